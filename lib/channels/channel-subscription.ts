@@ -1,0 +1,21 @@
+import type { SssSocket } from '../server/sss-socket.js';
+
+/** A message frame waiting for a subscription that is still catching up. */
+export interface BacklogEntry {
+  seq: number;
+  frame: string;
+  exceptSocketId?: string;
+}
+
+/** One socket's subscription to one channel: where it is in the channel's order. */
+export class ChannelSubscription {
+  /** The last seq delivered (or deliberately skipped) to this socket. */
+  lastSeq = 0;
+  /** Live messages that arrived while history was being read; `null` once caught up. */
+  backlog: BacklogEntry[] | null = [];
+
+  constructor(
+    readonly socket: SssSocket,
+    readonly channel: string,
+  ) {}
+}

@@ -1,0 +1,182 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ChannelPosition, SubscribedFrame } from '../protocol/frames.js';
+import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
+import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
+import { SocketRegistry } from '../server/socket.registry.js';
+import type { SssSocket } from '../server/sss-socket.js';
+import { SSS_SCALER } from '../sss.constants.js';
+import { SssMessages } from '../sss.messages.js';
+import { ChannelSubscription } from './channel-subscription.js';
+
+/** The subscribers of one channel on this instance. */
+interface LocalChannel {
+  readonly subscribers: Map<SssSocket, ChannelSubscription>;
+  /** Settles once the scaler delivers this channel's messages to this instance. */
+  readonly interest: Promise<void>;
+}
+
+/**
+ * Where channel messages meet sockets on one instance. It holds one scaler subscription per
+ * channel (not per socket), builds each message frame once and writes it to every local
+ * subscriber, and brings re-subscribing sockets up to date before they get live messages.
+ */
+@Injectable()
+export class ChannelHub implements ScalerListener {
+  private readonly logger = new Logger('SssChannelHub');
+  private readonly channels = new Map<string, LocalChannel>();
+
+  constructor(
+    @Inject(SSS_SCALER) private readonly scaler: Scaler,
+    private readonly sockets: SocketRegistry,
+    private readonly lifecycle: LifecycleDispatcher,
+  ) {}
+
+  /**
+   * Adds an authorized subscription: replies `subbed`, then the missed messages when `since` is
+   * given, then live messages, each exactly once and in order.
+   */
+  async attach(
+    subscription: ChannelSubscription,
+    requestId: number,
+    since: ChannelPosition | undefined,
+    data: unknown,
+  ): Promise<void> {
+    const { socket, channel: name } = subscription;
+    const channel = this.channelFor(name);
+    channel.subscribers.set(socket, subscription);
+    await channel.interest;
+    // Read the position only now that live messages are flowing into the backlog: anything not in
+    // the history read below is then in the backlog, so nothing falls between the two.
+    const reply: SubscribedFrame = { t: 'subbed', id: requestId, channel: name, epoch: '', seq: 0 };
+    if (data !== undefined) reply.data = data;
+    let missed: ScalerMessage[] = [];
+    if (since) {
+      const history = await this.scaler.historySince(name, since);
+      if (history.recovered) {
+        reply.epoch = history.epoch;
+        reply.seq = since.seq;
+        reply.recovered = true;
+        missed = history.messages;
+      } else {
+        reply.epoch = history.position.epoch;
+        reply.seq = history.position.seq;
+        reply.recovered = false;
+        reply.reason = history.reason;
+      }
+    } else {
+      const position = await this.scaler.position(name);
+      reply.epoch = position.epoch;
+      reply.seq = position.seq;
+    }
+    if (!this.isCurrent(subscription)) return;
+    socket.send(reply);
+    subscription.lastSeq = reply.seq;
+    for (const message of missed) {
+      if (message.seq <= subscription.lastSeq) continue;
+      subscription.lastSeq = message.seq;
+      socket.sendRaw(serializeMessage(message));
+    }
+    const backlog = subscription.backlog ?? [];
+    subscription.backlog = null;
+    for (const entry of backlog) this.deliver(subscription, entry.seq, entry.frame, entry.exceptSocketId);
+    this.lifecycle.subscribed(socket, name);
+  }
+
+  /** Removes a subscription (unsubscribe, disconnect or boot). */
+  detach(subscription: ChannelSubscription): void {
+    const { socket, channel: name } = subscription;
+    if (socket.subscriptions.get(name) === subscription) socket.subscriptions.delete(name);
+    const channel = this.channels.get(name);
+    if (!channel || channel.subscribers.get(socket) !== subscription) return;
+    channel.subscribers.delete(socket);
+    if (subscription.backlog === null) this.lifecycle.unsubscribed(socket, name);
+    if (channel.subscribers.size > 0) return;
+    this.channels.delete(name);
+    this.scaler.unsubscribe(name).catch((error: unknown) => this.logger.error(`unsubscribe ${name}`, error));
+    this.lifecycle.channelClosed(name);
+  }
+
+  /** Ends every local subscription to a channel, telling each client why. */
+  bootChannel(name: string, reason: string): void {
+    const channel = this.channels.get(name);
+    if (!channel) return;
+    const frame = JSON.stringify({ t: 'unsubbed', channel: name, reason });
+    for (const subscription of [...channel.subscribers.values()]) {
+      this.detach(subscription);
+      subscription.socket.sendRaw(frame);
+    }
+  }
+
+  /** How many channels this instance holds a scaler subscription for. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  onMessage(message: ScalerMessage): void {
+    const channel = this.channels.get(message.channel);
+    if (!channel) return;
+    const frame = serializeMessage(message);
+    for (const subscription of channel.subscribers.values()) {
+      this.deliver(subscription, message.seq, frame, message.exceptSocketId);
+    }
+  }
+
+  onSignal(signal: ScalerSignal): void {
+    if (signal.target.type === 'channel') {
+      if (signal.kind === 'boot') this.bootChannel(signal.target.id, signal.reason || SssMessages.channelBooted);
+      return;
+    }
+    const sockets = this.sockets.find(signal.target);
+    if (signal.kind === 'boot') {
+      for (const socket of [...sockets]) socket.boot(signal.reason || SssMessages.booted);
+      return;
+    }
+    const frame = JSON.stringify({ t: 'tell', topic: signal.topic, data: signal.data });
+    for (const socket of sockets) socket.sendRaw(frame);
+  }
+
+  private deliver(subscription: ChannelSubscription, seq: number, frame: string, exceptSocketId?: string): void {
+    if (subscription.backlog) {
+      subscription.backlog.push({ seq, frame, exceptSocketId });
+      return;
+    }
+    if (seq <= subscription.lastSeq) return;
+    subscription.lastSeq = seq;
+    if (subscription.socket.id !== exceptSocketId) subscription.socket.sendRaw(frame);
+  }
+
+  private channelFor(name: string): LocalChannel {
+    let channel = this.channels.get(name);
+    if (!channel) {
+      const subscribers = new Map<SssSocket, ChannelSubscription>();
+      // A failed scaler subscription forgets the channel, so that the next subscriber tries again.
+      const interest = this.scaler.subscribe(name).catch((error: unknown) => {
+        if (this.channels.get(name)?.subscribers === subscribers) this.channels.delete(name);
+        throw error;
+      });
+      channel = { subscribers, interest };
+      this.channels.set(name, channel);
+      this.lifecycle.channelOpened(name);
+    }
+    return channel;
+  }
+
+  private isCurrent(subscription: ChannelSubscription): boolean {
+    return (
+      subscription.socket.isOpen &&
+      subscription.socket.subscriptions.get(subscription.channel) === subscription &&
+      this.channels.get(subscription.channel)?.subscribers.get(subscription.socket) === subscription
+    );
+  }
+}
+
+function serializeMessage(message: ScalerMessage): string {
+  return JSON.stringify({
+    t: 'msg',
+    channel: message.channel,
+    topic: message.topic,
+    data: message.data,
+    seq: message.seq,
+    epoch: message.epoch,
+  });
+}

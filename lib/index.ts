@@ -1,0 +1,60 @@
+export { SssExecutionContext } from './context/sss-execution-context.js';
+export { Channel } from './decorators/channel.decorator.js';
+export { OnAsk } from './decorators/on-ask.decorator.js';
+export { OnTell } from './decorators/on-tell.decorator.js';
+export {
+  ChannelName,
+  ChannelParams,
+  ChannelQuery,
+  ConnectedSocket,
+  Locals,
+  Payload,
+  SessionId,
+  UserId,
+} from './decorators/param.decorators.js';
+export { SssGateway } from './decorators/sss-gateway.decorator.js';
+export { SssError } from './errors/sss.error.js';
+export type { SssHandshake } from './interfaces/sss-handshake.interface.js';
+export type {
+  OnSssChannelClose,
+  OnSssChannelOpen,
+  OnSssConnect,
+  OnSssDisconnect,
+  OnSssSubscribe,
+  OnSssUnsubscribe,
+  SssDisconnectInfo,
+} from './interfaces/sss-lifecycle.interface.js';
+export type {
+  SssGuard,
+  SssLimits,
+  SssModuleOptions,
+  SssRetention,
+} from './interfaces/sss-module-options.interface.js';
+export type {
+  SssChannelRequest,
+  SssMessageRequest,
+  SssRequest,
+  SssUpgradeRequest,
+} from './interfaces/sss-request.interface.js';
+export {
+  CloseCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type ChannelPosition,
+  type RecoveryFailure,
+} from './protocol/frames.js';
+export { SssPublisher } from './publisher/sss.publisher.js';
+export { MemoryScaler } from './scaler/memory.scaler.js';
+export type {
+  HistorySince,
+  Scaler,
+  ScalerListener,
+  ScalerMessage,
+  ScalerPublishOptions,
+  ScalerSignal,
+  SignalTarget,
+} from './scaler/scaler.interface.js';
+export { SssSocket } from './server/sss-socket.js';
+export { SSS_CONTEXT_TYPE, SSS_SCALER } from './sss.constants.js';
+export { InjectScaler } from './scaler/inject-scaler.decorator.js';
+export { SssModule } from './sss.module.js';

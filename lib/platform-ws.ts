@@ -1,0 +1,1 @@
+export { SssWsAdapter } from './server/sss-ws.adapter.js';

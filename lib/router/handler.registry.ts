@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { match, type MatchFunction } from 'path-to-regexp';
+import { SssMessages } from '../sss.messages.js';
+
+/** A gateway method wrapped in Nest's enhancer pipeline; args are `[socket, payload, request, pattern]`. */
+export type SssHandler = (...args: unknown[]) => Promise<unknown>;
+
+/** Where a handler came from, for error messages. */
+export interface HandlerSource {
+  handler: SssHandler;
+  /** `Class.method` */
+  name: string;
+}
+
+interface ChannelRoute extends HandlerSource {
+  pattern: string;
+  match: MatchFunction<Record<string, string>>;
+}
+
+/** A channel name resolved to its `@Channel` handler. */
+export interface ChannelMatch {
+  route: HandlerSource & { pattern: string };
+  params: Record<string, string>;
+}
+
+/** The handlers of every `@SssGateway`, by ask topic, tell topic and channel pattern. */
+@Injectable()
+export class HandlerRegistry {
+  private readonly asks = new Map<string, HandlerSource>();
+  private readonly tells = new Map<string, HandlerSource>();
+  private readonly exactChannels = new Map<string, ChannelRoute>();
+  private readonly patternChannels: ChannelRoute[] = [];
+
+  addAsk(topic: string, source: HandlerSource): void {
+    const existing = this.asks.get(topic);
+    if (existing) throw new Error(SssMessages.duplicateAskTopic(topic, existing.name, source.name));
+    this.asks.set(topic, source);
+  }
+
+  addTell(topic: string, source: HandlerSource): void {
+    const existing = this.tells.get(topic);
+    if (existing) throw new Error(SssMessages.duplicateTellTopic(topic, existing.name, source.name));
+    this.tells.set(topic, source);
+  }
+
+  addChannel(pattern: string, source: HandlerSource): void {
+    const existing = this.exactChannels.get(pattern) ?? this.patternChannels.find((r) => r.pattern === pattern);
+    if (existing) throw new Error(SssMessages.duplicateChannelPattern(pattern, existing.name, source.name));
+    let matcher: MatchFunction<Record<string, string>>;
+    try {
+      matcher = match<Record<string, string>>(pattern, { decode: false });
+    } catch (error) {
+      throw new Error(SssMessages.invalidChannelPattern(pattern, (error as Error).message));
+    }
+    const route = { ...source, pattern, match: matcher };
+    // Patterns without parameters are looked up directly; the rest are tried in declaration order.
+    if (/[:*{]/.test(pattern)) this.patternChannels.push(route);
+    else this.exactChannels.set(pattern, route);
+  }
+
+  findAsk(topic: string): HandlerSource | undefined {
+    return this.asks.get(topic);
+  }
+
+  findTell(topic: string): HandlerSource | undefined {
+    return this.tells.get(topic);
+  }
+
+  matchChannel(channel: string): ChannelMatch | undefined {
+    const exact = this.exactChannels.get(channel);
+    if (exact) return { route: exact, params: {} };
+    for (const route of this.patternChannels) {
+      const result = route.match(channel);
+      if (result) return { route, params: { ...result.params } };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelPosition } from '../protocol/frames.js';
+import type { SssRetention } from '../interfaces/sss-module-options.interface.js';
+import type {
+  HistorySince,
+  Scaler,
+  ScalerListener,
+  ScalerMessage,
+  ScalerPublishOptions,
+  ScalerSignal,
+} from './scaler.interface.js';
+
+interface StoredMessage {
+  message: ScalerMessage;
+  storedAt: number;
+}
+
+interface ChannelLog {
+  seq: number;
+  /** Retained messages, oldest first; `seq`s are consecutive. */
+  messages: StoredMessage[];
+}
+
+/**
+ * The embedded default: one process, history in memory. Its epoch is new at every start, so a
+ * client that recovers across a restart is told `epoch_changed` instead of being given a wrong
+ * history.
+ */
+export class MemoryScaler implements Scaler {
+  private readonly epoch = randomUUID();
+  private readonly logs = new Map<string, ChannelLog>();
+  private readonly subscribed = new Set<string>();
+  private listener?: ScalerListener;
+
+  constructor(private readonly retention: Required<SssRetention>) {}
+
+  async connect(listener: ScalerListener): Promise<void> {
+    this.listener = listener;
+  }
+
+  async publish(
+    channel: string,
+    topic: string,
+    data: unknown,
+    options?: ScalerPublishOptions,
+  ): Promise<ChannelPosition> {
+    const log = this.logOf(channel);
+    const message: ScalerMessage = { channel, topic, data, seq: log.seq + 1, epoch: this.epoch };
+    if (options?.exceptSocketId) message.exceptSocketId = options.exceptSocketId;
+    log.seq = message.seq;
+    log.messages.push({ message, storedAt: Date.now() });
+    this.trim(log);
+    if (this.subscribed.has(channel)) this.listener?.onMessage(message);
+    return { epoch: this.epoch, seq: message.seq };
+  }
+
+  async signal(signal: ScalerSignal): Promise<void> {
+    this.listener?.onSignal(signal);
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.subscribed.add(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.subscribed.delete(channel);
+  }
+
+  async position(channel: string): Promise<ChannelPosition> {
+    return { epoch: this.epoch, seq: this.logs.get(channel)?.seq ?? 0 };
+  }
+
+  async historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
+    const log = this.logs.get(channel);
+    const position = { epoch: this.epoch, seq: log?.seq ?? 0 };
+    if (since.epoch !== this.epoch) return { recovered: false, reason: 'epoch_changed', position };
+    if (since.seq > position.seq || since.seq < 0) return { recovered: false, reason: 'invalid_position', position };
+    if (!log || since.seq === log.seq) return { recovered: true, epoch: this.epoch, messages: [] };
+    this.trim(log);
+    const oldest = log.messages[0]?.message.seq ?? log.seq + 1;
+    if (since.seq + 1 < oldest) return { recovered: false, reason: 'out_of_retention', position };
+    const messages = log.messages.slice(since.seq + 1 - oldest).map((stored) => stored.message);
+    return { recovered: true, epoch: this.epoch, messages };
+  }
+
+  async close(): Promise<void> {
+    this.logs.clear();
+    this.subscribed.clear();
+    this.listener = undefined;
+  }
+
+  private logOf(channel: string): ChannelLog {
+    let log = this.logs.get(channel);
+    if (!log) {
+      log = { seq: 0, messages: [] };
+      this.logs.set(channel, log);
+    }
+    return log;
+  }
+
+  private trim(log: ChannelLog): void {
+    const { maxMessages, maxAgeMs } = this.retention;
+    const excess = log.messages.length - maxMessages;
+    if (excess > 0) log.messages.splice(0, excess);
+    const oldestKept = Date.now() - maxAgeMs;
+    let expired = 0;
+    while (expired < log.messages.length && log.messages[expired].storedAt < oldestKept) expired++;
+    if (expired > 0) log.messages.splice(0, expired);
+  }
+}

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
+import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
+import { CloseCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
+import { FrameRouter } from '../router/frame.router.js';
+import { ChannelHub } from '../channels/channel.hub.js';
+import type { Scaler } from '../scaler/scaler.interface.js';
+import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
+import { SssMessages } from '../sss.messages.js';
+import { LifecycleDispatcher } from './lifecycle.dispatcher.js';
+import { SessionGuardRunner } from './session-guard.runner.js';
+import { SocketRegistry } from './socket.registry.js';
+import { SssSocket, type SocketRuntime } from './sss-socket.js';
+import { SSS_UPGRADE } from './sss-upgrade.marker.js';
+
+/**
+ * Where a connection enters: it takes the HTTP upgrades on our path (leaving every other path to
+ * whoever else listens), runs the session guards before any 101 is sent, and owns the sockets of
+ * this instance from hello to close, heartbeat and shutdown included.
+ */
+@Injectable()
+export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('SssServer');
+  private readonly socketsPerAddress = new Map<string, number>();
+  private readonly runtime: SocketRuntime;
+  private httpServer?: Server;
+  private wss?: WebSocketServer;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
+    @Inject(SSS_SCALER) scaler: Scaler,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly sessionGuards: SessionGuardRunner,
+    private readonly router: FrameRouter,
+    private readonly hub: ChannelHub,
+    private readonly sockets: SocketRegistry,
+    private readonly lifecycle: LifecycleDispatcher,
+  ) {
+    const { maxBufferedBytes, messagesPerSecond } = options.limits;
+    this.runtime = { scaler, maxBufferedBytes, messagesPerSecond };
+  }
+
+  onApplicationBootstrap(): void {
+    // A publisher-only app (createApplicationContext) has no HTTP server: nothing to serve.
+    const httpServer = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!httpServer) return;
+    this.httpServer = httpServer;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: this.options.limits.maxFrameBytes,
+    });
+    // First in line, so that the request is marked as ours before other upgrade listeners see it.
+    httpServer.prependListener('upgrade', this.onUpgrade);
+    this.heartbeatTimer = setInterval(() => this.dropSilentSockets(), this.options.heartbeatInterval);
+    this.heartbeatTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeatTimer);
+    this.httpServer?.off('upgrade', this.onUpgrade);
+    if (this.sockets.size > 0) {
+      const allClosed = new Promise<void>((resolve) => (this.onLastSocketClosed = resolve));
+      for (const socket of this.sockets.all()) socket.close(CloseCode.GoingAway, SssMessages.shuttingDown);
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeout).unref());
+      await Promise.race([allClosed, timeout]);
+      for (const socket of [...this.sockets.all()]) socket.terminate();
+    }
+    this.wss?.close();
+  }
+
+  private onLastSocketClosed?: () => void;
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
+    if (pathname !== this.options.path) return;
+    (request as unknown as Record<symbol, boolean>)[SSS_UPGRADE] = true;
+    void this.upgrade(request, socket, head);
+  };
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // The client may vanish while the guards run; its socket's errors must not crash the process.
+    socket.on('error', () => socket.destroy());
+    if (this.closing) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
+    const address = this.addressOf(request);
+    const { maxSocketsPerAddress } = this.options.limits;
+    const openFromAddress = this.socketsPerAddress.get(address) ?? 0;
+    if (maxSocketsPerAddress > 0 && openFromAddress >= maxSocketsPerAddress) {
+      return rejectUpgrade(socket, 429, SssMessages.tooManySocketsPerAddress);
+    }
+    // Counted from now on, so that upgrades racing through the guards cannot exceed the limit;
+    // released when the connection closes, whether or not it became a WebSocket.
+    this.socketsPerAddress.set(address, openFromAddress + 1);
+    socket.once('close', () => this.releaseAddress(address));
+    const handshake: SssHandshake = { request, address, locals: {} };
+    try {
+      await this.sessionGuards.check(handshake);
+    } catch (error) {
+      return rejectUpgrade(socket, ...this.describeRejection(error));
+    }
+    if (socket.destroyed) return;
+    if (this.closing || !this.wss) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, handshake));
+  }
+
+  private accept(ws: WebSocket, handshake: SssHandshake): void {
+    const requestedVersion = new URL(handshake.request.url ?? '/', 'http://localhost').searchParams.get('v');
+    const socket = new SssSocket(randomUUID(), ws, handshake, this.runtime);
+    ws.on('error', (error) => this.logger.debug?.(`socket ${socket.id}: ${error.message}`));
+    if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
+      socket.close(CloseCode.UnsupportedVersion, SssMessages.unsupportedVersion(requestedVersion, PROTOCOL_VERSION));
+      return;
+    }
+    this.sockets.add(socket);
+    ws.on('message', (data, isBinary) => this.router.route(socket, data, isBinary));
+    ws.on('close', (code, reason) => this.disconnected(socket, code, reason.toString()));
+    const hello: HelloFrame = {
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      socketId: socket.id,
+      heartbeat: this.options.heartbeatInterval,
+    };
+    if (socket.userId !== undefined) hello.userId = socket.userId;
+    if (socket.sessionId !== undefined) hello.sessionId = socket.sessionId;
+    socket.send(hello);
+    this.lifecycle.connected(socket);
+  }
+
+  private disconnected(socket: SssSocket, code: number, reason: string): void {
+    this.sockets.remove(socket);
+    for (const subscription of [...socket.subscriptions.values()]) this.hub.detach(subscription);
+    this.lifecycle.disconnected(socket, { code, reason });
+    if (this.sockets.size === 0) this.onLastSocketClosed?.();
+  }
+
+  private dropSilentSockets(): void {
+    const silentSince = Date.now() - 2 * this.options.heartbeatInterval;
+    for (const socket of this.sockets.all()) {
+      if (socket.lastSeenAt < silentSince) socket.terminate();
+    }
+  }
+
+  private addressOf(request: IncomingMessage): string {
+    if (this.options.trustProxy) {
+      const forwarded = request.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return request.socket.remoteAddress ?? 'unknown';
+  }
+
+  private releaseAddress(address: string): void {
+    const count = (this.socketsPerAddress.get(address) ?? 1) - 1;
+    if (count > 0) this.socketsPerAddress.set(address, count);
+    else this.socketsPerAddress.delete(address);
+  }
+
+  private describeRejection(error: unknown): [number, string] {
+    if (error instanceof HttpException) return [error.getStatus(), error.message];
+    this.logger.error('A session guard failed', error instanceof Error ? error.stack : String(error));
+    return [500, SssMessages.internal];
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = Buffer.from(message);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${body.length}\r\n\r\n${message}`,
+  );
+  socket.destroy();
+}

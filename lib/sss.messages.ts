@@ -1,0 +1,41 @@
+/** User-facing messages, in one place so that they stay consistent and say what to do. */
+export const SssMessages = {
+  duplicateAskTopic: (topic: string, first: string, second: string) =>
+    `@OnAsk('${topic}') is declared twice (${first} and ${second}); each ask topic needs exactly one handler.`,
+  duplicateTellTopic: (topic: string, first: string, second: string) =>
+    `@OnTell('${topic}') is declared twice (${first} and ${second}); each tell topic needs exactly one handler.`,
+  duplicateChannelPattern: (pattern: string, first: string, second: string) =>
+    `@Channel('${pattern}') is declared twice (${first} and ${second}); each channel pattern needs exactly one handler.`,
+  invalidChannelPattern: (pattern: string, cause: string) =>
+    `@Channel('${pattern}') is not a valid pattern (${cause}). Use segments such as 'room/:id'.`,
+  noHttpServer:
+    'SssModule needs an HTTP server to attach to. Create the app with NestFactory.create() (not createApplicationContext) or use SssPublisher alone.',
+  unresolvableSessionGuard: (name: string) =>
+    `The session guard ${name} could not be created. Register it as a provider (or make its dependencies available to SssModule through "imports").`,
+  malformedJson: 'The frame is not valid JSON.',
+  notAnObject: 'A frame must be a JSON object with a "t" field.',
+  binaryFrame: 'Binary frames are not supported; send JSON text frames.',
+  unknownType: (type: unknown) => `Unknown frame type ${JSON.stringify(type)}.`,
+  missingId: 'This frame needs a positive integer "id".',
+  missingTopic: (max: number) => `"topic" must be a non-empty string of at most ${max} characters.`,
+  unknownTopic: (kind: string, topic: string) => `No ${kind} handler for topic "${topic}".`,
+  invalidChannel: (max: number) =>
+    `"channel" must be a non-empty string of at most ${max} characters, without control characters, not starting with "$".`,
+  invalidSince: '"since" must be { "epoch": string, "seq": non-negative integer }.',
+  unknownChannel: (channel: string) => `No @Channel pattern matches "${channel}".`,
+  alreadySubscribed: (channel: string) => `Already subscribed to "${channel}".`,
+  notSubscribed: (channel: string) => `Not subscribed to "${channel}".`,
+  tooManySubscriptions: (max: number) => `A socket may hold at most ${max} subscriptions.`,
+  rateLimited: (perSecond: number) => `More than ${perSecond} frames per second; slow down.`,
+  handlerTimeout: (ms: number) => `The handler did not answer within ${ms} ms.`,
+  forbidden: 'Forbidden resource',
+  internal: 'Internal server error',
+  unavailable: 'The message could not be stored; it was not published.',
+  unsupportedVersion: (asked: string, spoken: number) =>
+    `Unsupported protocol version ${asked}; this server speaks ${spoken}.`,
+  shuttingDown: 'Server shutting down; reconnect.',
+  slowConsumer: 'Send buffer full; reconnect and recover.',
+  tooManySocketsPerAddress: 'Too many connections from this address.',
+  booted: 'Booted by the server.',
+  channelBooted: 'Channel closed by the server.',
+} as const;
