@@ -41,7 +41,6 @@ export class SessionGuardRunner implements OnModuleInit {
     const context = new ExecutionContextHost(
       [handshake.request, undefined, request, this.options.path],
       SessionGuardRunner as Type,
-      // eslint-disable-next-line @typescript-eslint/unbound-method
       SessionGuardRunner.prototype.check,
     );
     context.setType(SSS_CONTEXT_TYPE);
