@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { FiltersOnlyErrorProxy } from './context/filters-only-error.proxy.js';
 import { SssParamsFactory } from './context/sss-params.factory.js';
 import { HandlerRegistry, type SssHandler } from './router/handler.registry.js';
 import { LifecycleDispatcher } from './server/lifecycle.dispatcher.js';
@@ -16,6 +17,7 @@ import { SssMetadataAccessor } from './sss-metadata.accessor.js';
 export class SssExplorer implements OnModuleInit {
   private readonly logger = new Logger('SssExplorer');
   private readonly paramsFactory = new SssParamsFactory();
+  private contextCreator!: ExternalContextCreator;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -27,6 +29,11 @@ export class SssExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // NOTE: a creator that shares everything with Nest's except the error proxy (see
+    // FiltersOnlyErrorProxy). `externalErrorProxy` is a private field of ExternalContextCreator.
+    this.contextCreator = Object.assign(Object.create(this.externalContextCreator) as ExternalContextCreator, {
+      externalErrorProxy: new FiltersOnlyErrorProxy(),
+    });
     for (const wrapper of this.discovery.getProviders()) {
       const { instance, metatype } = wrapper;
       if (!instance || !metatype || !this.accessor.isGateway(metatype)) continue;
@@ -55,7 +62,7 @@ export class SssExplorer implements OnModuleInit {
   }
 
   private createHandler(instance: object, method: (...args: unknown[]) => unknown, methodName: string): SssHandler {
-    return this.externalContextCreator.create(
+    return this.contextCreator.create(
       instance,
       method,
       methodName,

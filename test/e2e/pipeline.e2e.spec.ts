@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SssClientError, type SssClient } from '../../lib/client/index.js';
+import { ErrorCode } from '../../lib/index.js';
+import { EventLog } from './fixtures/event-log.service.js';
+import { ClientPool, eventually } from './support/clients.js';
+import { startFixtureApp, type StartedApp } from './support/start-app.js';
+
+async function rejection(promise: Promise<unknown>): Promise<SssClientError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(SssClientError);
+  return error as SssClientError;
+}
+
+describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
+  let started: StartedApp;
+  const pool = new ClientPool(() => started.url);
+  let client: SssClient;
+
+  beforeAll(async () => {
+    started = await startFixtureApp({ limits: { handlerTimeout: 500 } });
+    client = await pool.connect();
+  });
+
+  afterAll(async () => {
+    await pool.closeAll();
+    await started.app.close();
+  });
+
+  describe('ask', () => {
+    it('returns a value, a Promise or an Observable', async () => {
+      expect(Math.abs((await client.ask<number>('serverTime')) - Date.now())).toBeLessThan(5_000);
+      expect(await client.ask('promise', 21)).toBe(42);
+      expect(await client.ask('observable')).toBe(3);
+      expect(await client.ask('echo', { nested: [1, 'two'] })).toEqual({ nested: [1, 'two'] });
+      expect(await client.ask('echoProperty', { text: 'picked' })).toBe('picked');
+    });
+
+    it('turns WsException, HttpException and SssError into stable codes', async () => {
+      expect(await rejection(client.ask('wsError', 'string'))).toMatchObject({ code: ErrorCode.WsError, message: 'Plain ws error' });
+      expect(await rejection(client.ask('wsError', 'object'))).toMatchObject({ code: 'ROOM_FULL', message: 'The room is full' });
+      expect(await rejection(client.ask('httpError'))).toMatchObject({ code: ErrorCode.NotFound, message: 'No such thing' });
+      expect(await rejection(client.ask('sssError'))).toMatchObject({ code: 'QUOTA', details: { limit: 3 } });
+    });
+
+    it('never leaks the message or stack of an unexpected error', async () => {
+      const error = await rejection(client.ask('crash'));
+      expect(error.code).toBe(ErrorCode.Internal);
+      expect(JSON.stringify({ ...error, message: error.message })).not.toMatch(/hunter2|at .*\.ts/);
+    });
+
+    it('runs guards, interceptors and filters', async () => {
+      expect(await rejection(client.ask('guarded'))).toMatchObject({ code: ErrorCode.Forbidden });
+      expect(await client.ask('intercepted', 7)).toEqual({ wrapped: 7, type: 'sss', pattern: 'intercepted' });
+      expect(await client.ask('filtered')).toEqual({ rescued: 'caught by the filter', type: 'sss' });
+    });
+
+    it('resolves custom and built-in param decorators', async () => {
+      const whoami = await client.ask<Record<string, unknown>>('whoami');
+      expect(whoami).toEqual({ socketId: client.socketId, sameSocket: true });
+    });
+
+    it('times out a slow handler with TIMEOUT', async () => {
+      expect(await rejection(client.ask('slow'))).toMatchObject({ code: ErrorCode.Timeout });
+    });
+
+    it('reports an unknown topic', async () => {
+      expect(await rejection(client.ask('nothing-here'))).toMatchObject({ code: ErrorCode.UnknownTopic });
+    });
+  });
+
+  describe('tell', () => {
+    it('resolves once a ValidationPipe-checked handler accepted it', async () => {
+      await client.tell('like', { messageId: 5 });
+      expect(started.app.get(EventLog).likes).toContainEqual({ messageId: 5 });
+    });
+
+    it('rejects invalid payloads with BAD_REQUEST and the validation messages', async () => {
+      const error = await rejection(client.tell('like', { messageId: 'five', extra: true }));
+      expect(error.code).toBe(ErrorCode.BadRequest);
+      expect(error.details).toEqual(
+        expect.arrayContaining(['property extra should not exist', 'messageId must not be less than 1']),
+      );
+    });
+
+    it('runs guards, interceptors and filters', async () => {
+      expect(await rejection(client.tell('guardedTell'))).toMatchObject({ code: ErrorCode.Forbidden });
+      expect(started.app.get(EventLog).events).not.toContain('guardedTell ran');
+      await client.tell('interceptedTell');
+      await client.tell('filteredTell');
+    });
+  });
+
+  describe('channel', () => {
+    it('uses guards as the subscription parser, with params and query', async () => {
+      expect(await rejection(client.subscribe('room/secret', { password: 'wrong' }))).toMatchObject({
+        code: ErrorCode.Forbidden,
+      });
+      const secret = await client.subscribe('room/secret', { password: 'opensesame' });
+      expect(secret.data).toEqual({ room: 'secret', channel: 'room/secret' });
+      expect(await rejection(client.subscribe('denied'))).toMatchObject({ code: ErrorCode.Forbidden });
+    });
+
+    it('validates the query with ValidationPipe', async () => {
+      expect(await rejection(client.subscribe('validated/1', { password: 42 }))).toMatchObject({
+        code: ErrorCode.BadRequest,
+        details: ['password must be a string'],
+      });
+      const ok = await client.subscribe('validated/1', { password: 'x' });
+      expect(ok.data).toEqual({ password: 'x', params: { id: '1' } });
+    });
+
+    it('runs interceptors and filters, and refuses on exceptions', async () => {
+      expect((await client.subscribe('interceptedChannel')).data).toEqual({
+        wrapped: 'joined',
+        type: 'sss',
+        pattern: 'interceptedChannel',
+      });
+      expect((await client.subscribe('filteredChannel')).data).toEqual({ rescued: 'refused but rescued', type: 'sss' });
+      expect(await rejection(client.subscribe('throwingChannel'))).toMatchObject({ code: 'CLOSED_ROOM' });
+      expect(await client.ask('subscriptions', 'throwingChannel')).toMatchObject({ isSubscribed: false });
+    });
+
+    it('reports channels without a @Channel pattern', async () => {
+      expect(await rejection(client.subscribe('nowhere'))).toMatchObject({ code: ErrorCode.UnknownChannel });
+    });
+  });
+
+  it('injected the gateway constructor dependencies under the test transform', async () => {
+    await eventually(() => expect(started.app.get(EventLog).events).toContain('connect:anonymous'));
+  });
+});
