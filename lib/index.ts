@@ -24,12 +24,7 @@ export type {
   OnSssUnsubscribe,
   SssDisconnectInfo,
 } from './interfaces/sss-lifecycle.interface.js';
-export type {
-  SssGuard,
-  SssLimits,
-  SssModuleOptions,
-  SssRetention,
-} from './interfaces/sss-module-options.interface.js';
+export type { SssGuard, SssLimits, SssModuleOptions, SssRetention } from './interfaces/sss-module-options.interface.js';
 export type {
   SssChannelRequest,
   SssMessageRequest,

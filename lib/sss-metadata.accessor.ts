@@ -1,11 +1,6 @@
 import { Injectable, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import {
-  SSS_ASK_METADATA,
-  SSS_CHANNEL_METADATA,
-  SSS_GATEWAY_METADATA,
-  SSS_TELL_METADATA,
-} from './sss.constants.js';
+import { SSS_ASK_METADATA, SSS_CHANNEL_METADATA, SSS_GATEWAY_METADATA, SSS_TELL_METADATA } from './sss.constants.js';
 
 /** Reads what our decorators wrote. */
 @Injectable()

@@ -30,11 +30,9 @@ export const SssMessages = {
   handlerTimeout: (ms: number) => `The handler did not answer within ${ms} ms.`,
   forbidden: 'Forbidden resource',
   internal: 'Internal server error',
-  unavailable: 'The message could not be stored; it was not published.',
   unsupportedVersion: (asked: string, spoken: number) =>
     `Unsupported protocol version ${asked}; this server speaks ${spoken}.`,
   shuttingDown: 'Server shutting down; reconnect.',
-  slowConsumer: 'Send buffer full; reconnect and recover.',
   tooManySocketsPerAddress: 'Too many connections from this address.',
   booted: 'Booted by the server.',
   channelBooted: 'Channel closed by the server.',

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ChannelPosition, SubscribedFrame } from '../protocol/frames.js';
+import type { ChannelPosition, SkipFrame, SubscribedFrame } from '../protocol/frames.js';
 import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
 import { SocketRegistry } from '../server/socket.registry.js';
@@ -74,11 +74,12 @@ export class ChannelHub implements ScalerListener {
     for (const message of missed) {
       if (message.seq <= subscription.lastSeq) continue;
       subscription.lastSeq = message.seq;
+      // Recovery hands back the sender's own messages too: it never had them.
       socket.sendRaw(serializeMessage(message));
     }
     const backlog = subscription.backlog ?? [];
     subscription.backlog = null;
-    for (const entry of backlog) this.deliver(subscription, entry.seq, entry.frame, entry.exceptSocketId);
+    for (const entry of backlog) this.deliver(subscription, entry.message, entry.frame);
     this.lifecycle.subscribed(socket, name);
   }
 
@@ -117,7 +118,7 @@ export class ChannelHub implements ScalerListener {
     if (!channel) return;
     const frame = serializeMessage(message);
     for (const subscription of channel.subscribers.values()) {
-      this.deliver(subscription, message.seq, frame, message.exceptSocketId);
+      this.deliver(subscription, message, frame);
     }
   }
 
@@ -135,14 +136,18 @@ export class ChannelHub implements ScalerListener {
     for (const socket of sockets) socket.sendRaw(frame);
   }
 
-  private deliver(subscription: ChannelSubscription, seq: number, frame: string, exceptSocketId?: string): void {
+  private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: string): void {
     if (subscription.backlog) {
-      subscription.backlog.push({ seq, frame, exceptSocketId });
+      subscription.backlog.push({ message, frame });
       return;
     }
+    const { seq, epoch } = message;
     if (seq <= subscription.lastSeq) return;
     subscription.lastSeq = seq;
-    if (subscription.socket.id !== exceptSocketId) subscription.socket.sendRaw(frame);
+    if (subscription.socket.id !== message.exceptSocketId) return subscription.socket.sendRaw(frame);
+    // The sender still learns the seq, so that its position (and a later recovery) stays exact.
+    const skip: SkipFrame = { t: 'skip', channel: subscription.channel, seq, epoch };
+    subscription.socket.send(skip);
   }
 
   private channelFor(name: string): LocalChannel {

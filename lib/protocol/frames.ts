@@ -24,7 +24,7 @@ export interface AskFrame {
   data?: unknown;
 }
 
-/** Client → server: a one-way message; the server answers `ack` once a handler accepted it. */
+/** Client → server: a one-way message; the server answers `ack` once its handler finished without error. */
 export interface TellFrame {
   t: 'tell';
   id: number;
@@ -95,7 +95,7 @@ export interface SubscribedFrame {
   data?: unknown;
 }
 
-/** Server → client: a request failed, or (without `id`) a frame could not be read at all. */
+/** Server → client: a request failed; without `id` when the frame had no usable id (or was unreadable). */
 export interface ErrorFrame {
   t: 'err';
   id?: number;
@@ -110,6 +110,17 @@ export interface MessageFrame {
   channel: string;
   topic: string;
   data?: unknown;
+  seq: number;
+  epoch: string;
+}
+
+/**
+ * Server → client: the message with this seq exists but is not for this socket (it published it
+ * with `socket.publish()`, which skips its sender). Advances the position without delivering.
+ */
+export interface SkipFrame {
+  t: 'skip';
+  channel: string;
   seq: number;
   epoch: string;
 }
@@ -140,6 +151,7 @@ export type ServerFrame =
   | SubscribedFrame
   | ErrorFrame
   | MessageFrame
+  | SkipFrame
   | ServerTellFrame
   | UnsubscribedFrame
   | PongFrame;
@@ -155,7 +167,7 @@ export type RecoveryFailure =
 
 /** Stable error codes carried by `err` frames. */
 export const ErrorCode = {
-  /** The frame is not JSON, not an object, or lacks a required field. */
+  /** The frame is not JSON, not an object, or a field is missing or malformed (`id`, `topic`, `since`). */
   BadFrame: 'BAD_FRAME',
   /** `t` is not a frame type this server knows. */
   UnknownType: 'UNKNOWN_TYPE',
@@ -173,7 +185,7 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** The socket sent more than `limits.messagesPerSecond`. */
   RateLimited: 'RATE_LIMITED',
-  /** The handler did not answer within `limits.askTimeout`. */
+  /** The handler did not answer within `limits.handlerTimeout`. */
   Timeout: 'TIMEOUT',
   /** An HttpException with status 400 (for example from `ValidationPipe`). */
   BadRequest: 'BAD_REQUEST',
@@ -185,7 +197,7 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   /** A `WsException` without a code of its own. */
   WsError: 'WS_ERROR',
-  /** The history store is unavailable, so a publish could not be stored. */
+  /** A publish could not be stored (the history store is down), or an HttpException with status 503. */
   Unavailable: 'UNAVAILABLE',
   /** Anything else; the server logs the cause and never sends stack traces. */
   Internal: 'INTERNAL_ERROR',
@@ -204,8 +216,6 @@ export const CloseCode = {
   Booted: 4001,
   /** The client asked for a protocol version this server does not speak; do not reconnect. */
   UnsupportedVersion: 4002,
-  /** The client could not keep up with its messages (send buffer over `limits.maxBufferedBytes`). */
-  SlowConsumer: 4008,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

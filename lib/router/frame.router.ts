@@ -3,12 +3,7 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssChannelRequest, SssMessageRequest } from '../interfaces/sss-request.interface.js';
-import {
-  ErrorCode,
-  RESERVED_CHANNEL_PREFIX,
-  type ChannelPosition,
-  type ErrorFrame,
-} from '../protocol/frames.js';
+import { ErrorCode, RESERVED_CHANNEL_PREFIX, type ChannelPosition, type ErrorFrame } from '../protocol/frames.js';
 import type { SssSocket } from '../server/sss-socket.js';
 import { SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
@@ -54,7 +49,12 @@ export class FrameRouter {
     const id = fields.id;
     const validId = typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
     if (!socket.takeRateToken(now)) {
-      return this.fail(socket, validId, ErrorCode.RateLimited, SssMessages.rateLimited(this.options.limits.messagesPerSecond));
+      return this.fail(
+        socket,
+        validId,
+        ErrorCode.RateLimited,
+        SssMessages.rateLimited(this.options.limits.messagesPerSecond),
+      );
     }
     switch (fields.t) {
       case 'ask':
@@ -106,7 +106,12 @@ export class FrameRouter {
     }
     const { maxSubscriptionsPerSocket } = this.options.limits;
     if (socket.subscriptions.size >= maxSubscriptionsPerSocket) {
-      return this.fail(socket, id, ErrorCode.TooManySubscriptions, SssMessages.tooManySubscriptions(maxSubscriptionsPerSocket));
+      return this.fail(
+        socket,
+        id,
+        ErrorCode.TooManySubscriptions,
+        SssMessages.tooManySubscriptions(maxSubscriptionsPerSocket),
+      );
     }
     const since = readPosition(frame.since);
     if (since === null) return this.fail(socket, id, ErrorCode.BadFrame, SssMessages.invalidSince);

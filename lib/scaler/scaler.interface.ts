@@ -13,9 +13,7 @@ export interface ScalerMessage {
 }
 
 /** Whom an unsequenced signal is for. */
-export type SignalTarget =
-  | { type: 'all' }
-  | { type: 'user' | 'session' | 'socket' | 'channel'; id: string };
+export type SignalTarget = { type: 'all' } | { type: 'user' | 'session' | 'socket' | 'channel'; id: string };
 
 /** An unsequenced, unstored instruction to every instance: tell sockets something, or boot them. */
 export type ScalerSignal =

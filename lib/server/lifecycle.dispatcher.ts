@@ -3,12 +3,7 @@ import type { SssDisconnectInfo } from '../interfaces/sss-lifecycle.interface.js
 import type { SssSocket } from './sss-socket.js';
 
 type HookName =
-  | 'onSssConnect'
-  | 'onSssDisconnect'
-  | 'onSssSubscribe'
-  | 'onSssUnsubscribe'
-  | 'onSssChannelOpen'
-  | 'onSssChannelClose';
+  'onSssConnect' | 'onSssDisconnect' | 'onSssSubscribe' | 'onSssUnsubscribe' | 'onSssChannelOpen' | 'onSssChannelClose';
 
 /** Calls the lifecycle hooks (`OnSssConnect`, ...) that gateways implement. */
 @Injectable()

@@ -1,11 +1,4 @@
-import {
-  ForbiddenException,
-  Inject,
-  Injectable,
-  type CanActivate,
-  type OnModuleInit,
-  type Type,
-} from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, type CanActivate, type OnModuleInit, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/internal';
 import { isObservable, lastValueFrom } from 'rxjs';

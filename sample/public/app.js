@@ -9,7 +9,10 @@ function setCookie(name, value) {
 }
 
 function cookie(name) {
-  return document.cookie.split('; ').find((c) => c.startsWith(`${name}=`))?.split('=')[1];
+  return document.cookie
+    .split('; ')
+    .find((c) => c.startsWith(`${name}=`))
+    ?.split('=')[1];
 }
 
 $('login').addEventListener('submit', async (event) => {
@@ -27,7 +30,9 @@ async function start() {
     $('status').textContent = status;
     $('status').dataset.status = status;
   });
-  client.on('reconnect', ({ recovered }) => notice(recovered ? '' : 'Reconnected; some history could not be recovered.'));
+  client.on('reconnect', ({ recovered }) =>
+    notice(recovered ? '' : 'Reconnected; some history could not be recovered.'),
+  );
   client.on('boot', ({ reason }) => notice(`Disconnected by the server: ${reason}`));
   client.onTell('dm', (dm) => addListItem($('dms'), `${dm.from} → ${dm.to}: ${dm.text}`));
   client.onTell('announcement', ({ text }) => {

@@ -26,19 +26,28 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
     raw.send('{"t":"ask",');
     const error = await raw.next((f) => f.t === 'err' && f.code === ErrorCode.BadFrame && f.id === undefined);
     expect(error.message).toMatch(/not valid JSON/);
-    expect(await raw.request({ t: 'ask', id: 1, topic: 'echo', data: 'still here' })).toMatchObject({ t: 'res', data: 'still here' });
+    expect(await raw.request({ t: 'ask', id: 1, topic: 'echo', data: 'still here' })).toMatchObject({
+      t: 'res',
+      data: 'still here',
+    });
   });
 
   it('answers a frame that is not an object', async () => {
     raw.frames.length = 0;
     raw.send('[1,2,3]');
-    expect(await raw.next((f) => f.t === 'err')).toMatchObject({ code: ErrorCode.BadFrame, message: expect.stringMatching(/object/) });
+    expect(await raw.next((f) => f.t === 'err')).toMatchObject({
+      code: ErrorCode.BadFrame,
+      message: expect.stringMatching(/object/),
+    });
   });
 
   it('answers binary frames', async () => {
     raw.frames.length = 0;
     raw.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    expect(await raw.next((f) => f.t === 'err')).toMatchObject({ code: ErrorCode.BadFrame, message: expect.stringMatching(/Binary/) });
+    expect(await raw.next((f) => f.t === 'err')).toMatchObject({
+      code: ErrorCode.BadFrame,
+      message: expect.stringMatching(/Binary/),
+    });
   });
 
   it('answers unknown frame types, with the id when there is one', async () => {
@@ -48,7 +57,10 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
   it('answers a request without a valid id', async () => {
     raw.frames.length = 0;
     raw.send({ t: 'ask', topic: 'echo' });
-    expect(await raw.next((f) => f.t === 'err')).toMatchObject({ code: ErrorCode.BadFrame, message: expect.stringMatching(/id/) });
+    expect(await raw.next((f) => f.t === 'err')).toMatchObject({
+      code: ErrorCode.BadFrame,
+      message: expect.stringMatching(/id/),
+    });
     raw.frames.length = 0;
     raw.send({ t: 'ask', id: -4, topic: 'echo' });
     expect(await raw.next((f) => f.t === 'err')).toMatchObject({ code: ErrorCode.BadFrame });
@@ -62,22 +74,38 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
   });
 
   it('answers invalid and unknown channels', async () => {
-    for (const [id, channel] of [[7, ''], [8, '$user/ann'], [9, 'bad\u0001name'], [10, 42], [11, 'x'.repeat(300)]] as const) {
+    for (const [id, channel] of [
+      [7, ''],
+      [8, '$user/ann'],
+      [9, 'bad\u0001name'],
+      [10, 42],
+      [11, 'x'.repeat(300)],
+    ] as const) {
       expect(await raw.request({ t: 'sub', id, channel })).toMatchObject({ code: ErrorCode.InvalidChannel });
     }
-    expect(await raw.request({ t: 'sub', id: 12, channel: 'unknown/channel' })).toMatchObject({ code: ErrorCode.UnknownChannel });
-    expect(await raw.request({ t: 'sub', id: 13, channel: 'news', since: { epoch: 1 } })).toMatchObject({ code: ErrorCode.BadFrame });
+    expect(await raw.request({ t: 'sub', id: 12, channel: 'unknown/channel' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
+    expect(await raw.request({ t: 'sub', id: 13, channel: 'news', since: { epoch: 1 } })).toMatchObject({
+      code: ErrorCode.BadFrame,
+    });
   });
 
   it('refuses a second subscription to the same channel and unsubscribing from a channel not held', async () => {
     expect(await raw.request({ t: 'sub', id: 14, channel: 'news' })).toMatchObject({ t: 'subbed' });
-    expect(await raw.request({ t: 'sub', id: 15, channel: 'news' })).toMatchObject({ code: ErrorCode.AlreadySubscribed });
-    expect(await raw.request({ t: 'unsub', id: 16, channel: 'room/nothing' })).toMatchObject({ code: ErrorCode.NotSubscribed });
+    expect(await raw.request({ t: 'sub', id: 15, channel: 'news' })).toMatchObject({
+      code: ErrorCode.AlreadySubscribed,
+    });
+    expect(await raw.request({ t: 'unsub', id: 16, channel: 'room/nothing' })).toMatchObject({
+      code: ErrorCode.NotSubscribed,
+    });
   });
 
   it('enforces the subscription limit per socket', async () => {
     expect(await raw.request({ t: 'sub', id: 17, channel: 'room/a' })).toMatchObject({ t: 'subbed' });
-    expect(await raw.request({ t: 'sub', id: 18, channel: 'room/b' })).toMatchObject({ code: ErrorCode.TooManySubscriptions });
+    expect(await raw.request({ t: 'sub', id: 18, channel: 'room/b' })).toMatchObject({
+      code: ErrorCode.TooManySubscriptions,
+    });
     expect(await raw.request({ t: 'unsub', id: 19, channel: 'room/a' })).toMatchObject({ t: 'ack' });
     expect(await raw.request({ t: 'sub', id: 20, channel: 'room/b' })).toMatchObject({ t: 'subbed' });
   });
@@ -90,7 +118,10 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
     const victim = await RawSocket.open(started.url);
     victim.send({ t: 'ask', id: 1, topic: 'echo', data: 'x'.repeat(5_000) });
     expect((await victim.waitClosed()).code).toBe(1009);
-    expect(await bystander.request({ t: 'ask', id: 1, topic: 'echo', data: 'fine' })).toMatchObject({ t: 'res', data: 'fine' });
+    expect(await bystander.request({ t: 'ask', id: 1, topic: 'echo', data: 'fine' })).toMatchObject({
+      t: 'res',
+      data: 'fine',
+    });
   });
 
   it('answers ping with pong', async () => {

@@ -35,6 +35,9 @@ describe('channels, user and session delivery, boot', () => {
 
   it('socket.publish reaches every subscriber but its sender', async () => {
     const [alice, bob] = await Promise.all([pool.connect(), pool.connect()]);
+    const errors: unknown[] = [];
+    alice.on('error', (error) => errors.push(error));
+    bob.on('error', (error) => errors.push(error));
     const [aliceRoom, bobRoom] = await Promise.all([alice.subscribe('room/lobby'), bob.subscribe('room/lobby')]);
     const aliceGot: unknown[] = [];
     const bobGot: unknown[] = [];
@@ -44,6 +47,10 @@ describe('channels, user and session delivery, boot', () => {
     await bob.tell('say', { room: 'lobby', text: 'hello' });
     await eventually(() => expect(aliceGot).toEqual([{ text: 'hello', from: bob.socketId }]));
     await eventually(() => expect(bobGot).toEqual([{ text: 'hi', from: alice.socketId }]));
+    // The sender's position still covers its own message (a `skip` frame), without a gap error.
+    await eventually(() => expect(aliceRoom.position.seq).toBe(2));
+    expect(bobRoom.position.seq).toBe(2);
+    expect(errors).toEqual([]);
   });
 
   it('unsubscribes, and reports lifecycle hooks for channels and sockets', async () => {
@@ -60,7 +67,12 @@ describe('channels, user and session delivery, boot', () => {
     expect(await client.ask('subscriptions', 'room/hooks')).toEqual({ channels: [], isSubscribed: false });
     await eventually(() =>
       expect(log.events).toEqual(
-        expect.arrayContaining(['open:room/hooks', 'subscribe:room/hooks', 'unsubscribe:room/hooks', 'close:room/hooks']),
+        expect.arrayContaining([
+          'open:room/hooks',
+          'subscribe:room/hooks',
+          'unsubscribe:room/hooks',
+          'close:room/hooks',
+        ]),
       ),
     );
     const index = (event: string) => log.events.indexOf(event);
@@ -114,7 +126,9 @@ describe('channels, user and session delivery, boot', () => {
     expect(client.status).toBe('closed');
     await sleep(150);
     expect(client.status).toBe('closed');
-    await eventually(() => expect(started.app.get(EventLog).events).toContain(`disconnect:anonymous:${CloseCode.Booted}`));
+    await eventually(() =>
+      expect(started.app.get(EventLog).events).toContain(`disconnect:anonymous:${CloseCode.Booted}`),
+    );
 
     const tabs = await Promise.all([
       pool.connect({ headers: { cookie: 'token=token-ann-1' } }),

@@ -41,9 +41,18 @@ describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
     });
 
     it('turns WsException, HttpException and SssError into stable codes', async () => {
-      expect(await rejection(client.ask('wsError', 'string'))).toMatchObject({ code: ErrorCode.WsError, message: 'Plain ws error' });
-      expect(await rejection(client.ask('wsError', 'object'))).toMatchObject({ code: 'ROOM_FULL', message: 'The room is full' });
-      expect(await rejection(client.ask('httpError'))).toMatchObject({ code: ErrorCode.NotFound, message: 'No such thing' });
+      expect(await rejection(client.ask('wsError', 'string'))).toMatchObject({
+        code: ErrorCode.WsError,
+        message: 'Plain ws error',
+      });
+      expect(await rejection(client.ask('wsError', 'object'))).toMatchObject({
+        code: 'ROOM_FULL',
+        message: 'The room is full',
+      });
+      expect(await rejection(client.ask('httpError'))).toMatchObject({
+        code: ErrorCode.NotFound,
+        message: 'No such thing',
+      });
       expect(await rejection(client.ask('sssError'))).toMatchObject({ code: 'QUOTA', details: { limit: 3 } });
     });
 

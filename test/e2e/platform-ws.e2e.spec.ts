@@ -27,7 +27,9 @@ class ModernGateway {
 @Module({ imports: [SssModule.forRoot({})], providers: [LegacyGateway, ModernGateway] })
 class MixedModule {}
 
-async function startMixed(adapter: (app: INestApplication) => WsAdapter): Promise<{ app: INestApplication; port: number }> {
+async function startMixed(
+  adapter: (app: INestApplication) => WsAdapter,
+): Promise<{ app: INestApplication; port: number }> {
   const moduleRef = await Test.createTestingModule({ imports: [MixedModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   app.useWebSocketAdapter(adapter(app));

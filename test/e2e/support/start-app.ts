@@ -10,11 +10,12 @@ export interface StartedApp {
   port: number;
 }
 
-/** Starts the fixture app on a free port. */
-export async function startFixtureApp(options: SssModuleOptions = {}): Promise<StartedApp> {
-  const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.register(options)] }).compile();
+/** Starts the fixture app on a free port (or on `port`, to restart an instance where it was). */
+export async function startFixtureApp(options: SssModuleOptions & { port?: number } = {}): Promise<StartedApp> {
+  const { port = 0, ...sssOptions } = options;
+  const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.register(sssOptions)] }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(port, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { app, port: address.port, url: `ws://127.0.0.1:${address.port}${options.path ?? '/sss'}` };
+  return { app, port: address.port, url: `ws://127.0.0.1:${address.port}${sssOptions.path ?? '/sss'}` };
 }

@@ -1,7 +1,10 @@
 import WebSocket from 'ws';
 
 /** Tries an upgrade and reports the HTTP status it was refused with, or 101 when it succeeded. */
-export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function upgradeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_request, response) => {

@@ -1,0 +1,106 @@
+import type { RecoveryFailure } from '../protocol/frames.js';
+import type { SssClientError } from './sss-client.error.js';
+
+/** Where the client is in its life: `idle` before `connect()`, `closed` after `close()`, a boot or a final failure. */
+export type SssClientStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** What the server's `hello` said about this connection. */
+export interface SssHelloInfo {
+  /** The server's id for this socket; new on every connection. */
+  socketId: string;
+  /** The authenticated user, if any. */
+  userId?: string;
+  /** The session, if any. */
+  sessionId?: string;
+  /** The server's heartbeat interval in ms. */
+  heartbeat: number;
+}
+
+/** Payload of `drop`: an open connection was lost. */
+export interface SssDropEvent {
+  /** The WebSocket close code (1006 when the client gave up on a silent connection). */
+  code: number;
+  /** The close reason, possibly empty. */
+  reason: string;
+}
+
+/** How one subscription came back after a reconnect. */
+export interface SssResubscriptionResult {
+  /** The channel. */
+  channel: string;
+  /** Whether every missed message was delivered. */
+  recovered: boolean;
+  /** Why not, when the server resubscribed without recovery. */
+  reason?: RecoveryFailure;
+  /** Why the re-subscription was refused; the subscription is closed. */
+  error?: SssClientError;
+}
+
+/** Payload of `reconnect`: emitted once every re-subscription after a reconnect has settled. */
+export interface SssReconnectEvent {
+  /** Whether every subscription recovered every missed message. */
+  recovered: boolean;
+  /** One entry per subscription that was live at the drop. */
+  subscriptions: SssResubscriptionResult[];
+}
+
+/** Payload of `boot`: the server closed the socket with 4001; the client does not reconnect. */
+export interface SssBootEvent {
+  /** The close reason given by the server. */
+  reason: string;
+}
+
+/** The client's events and their listener arguments. */
+export type SssClientEvents = {
+  /** Every successful handshake (the first and each reconnect). */
+  connect: [info: SssHelloInfo];
+  /** An open connection was lost (also before `boot`); not emitted for `close()`. */
+  drop: [event: SssDropEvent];
+  /** A reconnect completed and every re-subscription settled. */
+  reconnect: [event: SssReconnectEvent];
+  /** The server booted this client. */
+  boot: [event: SssBootEvent];
+  /** Errors that belong to no request: server `err` without id, sequence gaps, listener errors, failed reconnects. */
+  error: [error: SssClientError];
+  /** The status changed. */
+  status: [status: SssClientStatus];
+};
+
+/** What a channel message listener receives besides the data. */
+export interface SssMessageMeta {
+  /** The channel the message was published on. */
+  channel: string;
+  /** The message topic. */
+  topic: string;
+  /** Its sequence number within the epoch. */
+  seq: number;
+  /** The channel history it belongs to. */
+  epoch: string;
+}
+
+/** Payload of a subscription's `resubscribed` event. */
+export interface SssResubscribedEvent {
+  /** Whether every missed message follows; if not, reload the channel's state. */
+  recovered: boolean;
+  /** Why recovery failed. */
+  reason?: RecoveryFailure;
+}
+
+/** Payload of a subscription's `closed` event. */
+export interface SssSubscriptionClosedEvent {
+  /**
+   * Why: the server's `unsubbed` reason, `'unsubscribed'`, `'resubscribe_denied'`, `'client_closed'`,
+   * `'booted'`, `'unsupported_version'`, `'connection_lost'` (reconnection disabled) or `'replaced'` (subscribed again).
+   */
+  reason: string;
+  /** The error, when a re-subscription was refused or the client failed. */
+  error?: SssClientError;
+}
+
+/** A subscription's lifecycle events and their listener arguments. */
+export type SssSubscriptionEvents = {
+  /** The subscription came back after a reconnect. */
+  resubscribed: [event: SssResubscribedEvent];
+  /** The subscription ended; it receives nothing more. */
+  closed: [event: SssSubscriptionClosedEvent];
+};

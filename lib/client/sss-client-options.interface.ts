@@ -1,0 +1,51 @@
+import type { ReconnectOptions } from './reconnect-backoff.js';
+
+/** The part of the WHATWG `WebSocket` the client uses; both browsers and `ws` provide it. */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Called once the connection is open. */
+  onopen: ((event: unknown) => void) | null;
+  /** Called with each message; text frames carry a string. */
+  onmessage: ((event: { data: unknown }) => void) | null;
+  /** Called once when the connection closed, with the close code and reason. */
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  /** Called on a failure; a close event follows. */
+  onerror: ((event: unknown) => void) | null;
+  /** Sends one text message. */
+  send(data: string): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+  /** `ws` only: drops the connection without a closing handshake. */
+  terminate?: () => void;
+}
+
+/** A `WebSocket` constructor: the browser's, Node's, `ws`, or a test double. */
+export type WebSocketConstructor = new (
+  url: string,
+  protocolsOrOptions?: string | string[] | { headers: Record<string, string> },
+) => WebSocketLike;
+
+/** Options of `SssClient`. */
+export interface SssClientOptions {
+  /** The WebSocket implementation. Default: `globalThis.WebSocket`, else `ws` (loaded on demand). */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * HTTP headers for the upgrade request (for example a `Cookie`), given to the constructor as
+   * `{ headers }`. Node only: with headers and no `WebSocket` option, Node uses `ws`. Default: none; ignored in browsers.
+   */
+  headers?: Record<string, string>;
+  /** Timeout of `ask`, `tell`, `subscribe` and `unsubscribe` in ms, queued time included. Default: 10_000. */
+  askTimeout?: number;
+  /** Timeout of each connection attempt (socket open plus the server's `hello`) in ms. Default: 10_000. */
+  connectTimeout?: number;
+  /**
+   * Automatic reconnection after a drop; `false` disables it.
+   * Default: `{ initialDelay: 250, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
+   */
+  reconnect?: Partial<ReconnectOptions> | false;
+  /** Heartbeat interval in ms, overriding the server's `hello.heartbeat` (for tests). Default: the server's value. */
+  heartbeatInterval?: number;
+  /** Extra silence in ms, beyond twice the heartbeat, before the connection counts as dead. Default: 1000. */
+  heartbeatGrace?: number;
+}

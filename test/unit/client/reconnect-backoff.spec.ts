@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RECONNECT_OPTIONS, ReconnectBackoff } from '../../../lib/client/reconnect-backoff.js';
+
+const options = { initialDelay: 100, maxDelay: 1000, factor: 2 };
+
+describe('ReconnectBackoff', () => {
+  it('documents the defaults', () => {
+    expect(DEFAULT_RECONNECT_OPTIONS).toEqual({ initialDelay: 250, maxDelay: 10_000, factor: 2 });
+  });
+
+  it('grows the upper bound exponentially up to maxDelay (random just below 1)', () => {
+    const backoff = new ReconnectBackoff(options, () => 0.999_999);
+    const delays = Array.from({ length: 7 }, () => backoff.next());
+    expect(delays).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect(backoff.attempts).toBe(7);
+  });
+
+  it('applies full jitter: a random of 0 gives 0, a random of 0.5 gives half the bound', () => {
+    expect(new ReconnectBackoff(options, () => 0).next()).toBe(0);
+    const half = new ReconnectBackoff(options, () => 0.5);
+    expect([half.next(), half.next(), half.next()]).toEqual([50, 100, 200]);
+  });
+
+  it('keeps every delay within [0, bound) with Math.random', () => {
+    const backoff = new ReconnectBackoff(options);
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const bound = Math.min(options.maxDelay, options.initialDelay * options.factor ** attempt);
+      const delay = backoff.next();
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThan(bound);
+    }
+  });
+
+  it('starts over after reset', () => {
+    const backoff = new ReconnectBackoff(options, () => 0.999_999);
+    backoff.next();
+    backoff.next();
+    backoff.reset();
+    expect(backoff.attempts).toBe(0);
+    expect(backoff.next()).toBe(99);
+  });
+
+  it('gives quick delays within [0, initialDelay) without growing the backoff', () => {
+    const backoff = new ReconnectBackoff(options, () => 0.999_999);
+    expect(backoff.quick()).toBe(99);
+    expect(backoff.quick()).toBe(99);
+    expect(backoff.attempts).toBe(0);
+    const random = new ReconnectBackoff(options);
+    for (let index = 0; index < 100; index += 1) {
+      const delay = random.quick();
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThan(options.initialDelay);
+    }
+  });
+});
