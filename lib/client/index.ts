@@ -2,8 +2,8 @@
 export { SssClient, type SssRequestOptions } from './sss-client.js';
 export { SssSubscription } from './sss-subscription.js';
 export { SssClientError, SssClientErrorCode, type SssClientErrorOptions } from './sss-client.error.js';
-export { ReconnectBackoff, DEFAULT_RECONNECT_OPTIONS, type ReconnectOptions } from './reconnect-backoff.js';
-export { TypedEventEmitter, type Listener } from './typed-event-emitter.js';
+export type { ReconnectOptions } from './reconnect-backoff.js';
+export type { Listener } from './typed-event-emitter.js';
 export type { SssClientOptions, WebSocketConstructor, WebSocketLike } from './sss-client-options.interface.js';
 export type {
   SssBootEvent,
