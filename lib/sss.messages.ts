@@ -35,5 +35,9 @@ export const SssMessages = {
   shuttingDown: 'Server shutting down; reconnect.',
   tooManySocketsPerAddress: 'Too many connections from this address.',
   booted: 'Booted by the server.',
+  storeFailed: 'The message could not be stored, so it was not published. Is MongoDB reachable?',
+  storeReadFailed: 'The channel history could not be read. Is MongoDB reachable?',
+  storeContention: 'The message could not take a place in the channel order after repeated conflicts; retry.',
+  epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
 } as const;

@@ -9,6 +9,8 @@ export interface BacklogEntry {
 
 /** One socket's subscription to one channel: where it is in the channel's order. */
 export class ChannelSubscription {
+  /** The epoch the subscription follows. */
+  epoch = '';
   /** The last seq delivered (or deliberately skipped) to this socket. */
   lastSeq = 0;
   /** Live messages that arrived while history was being read; `null` once caught up. */

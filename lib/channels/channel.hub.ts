@@ -70,6 +70,7 @@ export class ChannelHub implements ScalerListener {
     }
     if (!this.isCurrent(subscription)) return;
     socket.send(reply);
+    subscription.epoch = reply.epoch;
     subscription.lastSeq = reply.seq;
     for (const message of missed) {
       if (message.seq <= subscription.lastSeq) continue;
@@ -142,12 +143,19 @@ export class ChannelHub implements ScalerListener {
       return;
     }
     const { seq, epoch } = message;
+    if (epoch !== subscription.epoch) return this.endForEpochChange(subscription);
     if (seq <= subscription.lastSeq) return;
     subscription.lastSeq = seq;
     if (subscription.socket.id !== message.exceptSocketId) return subscription.socket.sendRaw(frame);
     // The sender still learns the seq, so that its position (and a later recovery) stays exact.
     const skip: SkipFrame = { t: 'skip', channel: subscription.channel, seq, epoch };
     subscription.socket.send(skip);
+  }
+
+  // The history this subscription followed is gone; the client must subscribe again and reload.
+  private endForEpochChange(subscription: ChannelSubscription): void {
+    this.detach(subscription);
+    subscription.socket.send({ t: 'unsubbed', channel: subscription.channel, reason: SssMessages.epochChanged });
   }
 
   private channelFor(name: string): LocalChannel {

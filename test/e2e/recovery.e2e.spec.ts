@@ -5,6 +5,7 @@ import { RoomPasswordGuard } from './fixtures/fixture.enhancers.js';
 import { SessionStore } from './fixtures/session.guard.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { dropConnection } from './support/drop.js';
+import { memoryVariant, mongoRedisVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
 function record(subscription: SssSubscription, topic: string): number[] {
@@ -15,19 +16,24 @@ function record(subscription: SssSubscription, topic: string): number[] {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('recovery after a reconnect', () => {
+describe.each([memoryVariant, mongoRedisVariant()])('recovery after a reconnect on the $name', (variant) => {
   let started: StartedApp;
   let publisher: SssPublisher;
   const pool = new ClientPool(() => started.url);
 
   beforeAll(async () => {
-    started = await startFixtureApp({ retention: { maxMessages: 200 } });
+    await variant.setup();
+    const retention = { maxMessages: 200 };
+    started = await startFixtureApp({ retention, scaler: variant.create(retention) });
     publisher = started.app.get(SssPublisher);
   });
 
   afterEach(() => pool.closeAll());
 
-  afterAll(() => started.app.close());
+  afterAll(async () => {
+    await started.app.close();
+    await variant.teardown();
+  });
 
   it('delivers every missed message in order, exactly once, before newer live ones', async () => {
     const client = await pool.connect({ reconnect: { initialDelay: 300, maxDelay: 300 } });
@@ -53,7 +59,7 @@ describe('recovery after a reconnect', () => {
   });
 
   it('says recovered: false with out_of_retention when too much was missed', async () => {
-    const client = await pool.connect({ reconnect: { initialDelay: 200, maxDelay: 200 } });
+    const client = await pool.connect({ reconnect: { initialDelay: 500, maxDelay: 500 } });
     const room = await client.subscribe('room/far-behind');
     const seqs = record(room, 'tick');
     const resubscribed: unknown[] = [];
@@ -61,7 +67,7 @@ describe('recovery after a reconnect', () => {
     await publisher.publish('room/far-behind', 'tick', 0);
     await eventually(() => expect(seqs).toEqual([1]));
     dropConnection(started.app, client.socketId);
-    for (let i = 0; i < 250; i++) await publisher.publish('room/far-behind', 'tick', i);
+    await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish('room/far-behind', 'tick', i)));
     await eventually(() => expect(resubscribed).toEqual([{ recovered: false, reason: 'out_of_retention' }]));
     await publisher.publish('room/far-behind', 'tick', 'next');
     await eventually(() => expect(seqs).toEqual([1, 252]));

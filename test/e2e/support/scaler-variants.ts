@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import type { Scaler, SssRetention } from '../../../lib/index.js';
+import { MongoRedisScaler } from '../../../lib/mongo-redis.js';
+import { TestRedis } from '../../support/test-services.js';
+
+/** The scaler an e2e suite runs on: the same tests run on the embedded default and on Mongo + Redis. */
+export interface ScalerVariant {
+  readonly name: string;
+  setup(): Promise<void>;
+  /** A scaler for one app instance; instances of one suite share their Redis and their database. */
+  create(retention?: SssRetention): Scaler | undefined;
+  teardown(): Promise<void>;
+}
+
+export const memoryVariant: ScalerVariant = {
+  name: 'embedded memory scaler',
+  setup: async () => undefined,
+  create: () => undefined,
+  teardown: async () => undefined,
+};
+
+export function mongoRedisVariant(): ScalerVariant {
+  let redis: TestRedis | undefined;
+  const database = `sss_${randomUUID().slice(0, 8)}`;
+  return {
+    name: 'Mongo + Redis scaler',
+    async setup() {
+      redis = await TestRedis.start();
+    },
+    create(retention) {
+      return new MongoRedisScaler({
+        redis: redis!.url,
+        mongo: `${inject('mongoBaseUrl')}/${database}`,
+        retention,
+        gapFillDelay: 50,
+      });
+    },
+    async teardown() {
+      await redis?.stop();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './free-port.js';
+import { ManagedProcess, onPath } from './managed-process.js';
+
+/** A redis-server started for the tests, on a free port, without persistence. */
+export class TestRedis {
+  private process?: ManagedProcess;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<TestRedis> {
+    if (!onPath('redis-server')) {
+      throw new Error(
+        'redis-server is not on PATH. Install it (Debian: apt-get install redis-server) and run the tests again.',
+      );
+    }
+    const redis = new TestRedis(await freePort());
+    await redis.startProcess();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops the server and starts a new, empty one on the same port (a restart without persistence). */
+  async restart(downtimeMs = 0): Promise<void> {
+    await this.process?.stop('SIGKILL');
+    if (downtimeMs > 0) await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+    await this.startProcess();
+  }
+
+  async stop(): Promise<void> {
+    await this.process?.stop();
+  }
+
+  private async startProcess(): Promise<void> {
+    this.process = ManagedProcess.start('redis-server', 'redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
+    await this.process.waitForOutput(/Ready to accept connections/);
+  }
+}
+
+/** Which MongoDB-compatible server the tests use. */
+export type MongoKind = 'MONGO_URL' | 'mongod' | 'ferretdb' | 'mongodb-memory-server';
+
+/**
+ * A MongoDB(-compatible) server for the tests: `MONGO_URL` if set, else `mongod` on PATH, else
+ * `ferretdb` (FerretDB 1.x, SQLite backend in a temp folder) on PATH, else mongodb-memory-server.
+ * Every `uri(name)` is a database of its own, so suites do not see each other's data.
+ */
+export class TestMongo {
+  private process?: ManagedProcess;
+  private dataDir?: string;
+  private memoryServer?: { stop(): Promise<unknown>; getUri(): string };
+
+  private constructor(
+    readonly kind: MongoKind,
+    private readonly baseUrl: string,
+  ) {}
+
+  static async start(): Promise<TestMongo> {
+    if (process.env.MONGO_URL) return new TestMongo('MONGO_URL', process.env.MONGO_URL.replace(/\/[^/]*$/, ''));
+    if (onPath('mongod')) return TestMongo.startMongod();
+    if (onPath('ferretdb')) return TestMongo.startFerretDb();
+    return TestMongo.startMemoryServer();
+  }
+
+  uri(database: string): string {
+    return `${this.baseUrl}/${database}`;
+  }
+
+  async stop(): Promise<void> {
+    await this.process?.stop();
+    await this.memoryServer?.stop();
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private static async startMongod(): Promise<TestMongo> {
+    const port = await freePort();
+    const mongo = new TestMongo('mongod', `mongodb://127.0.0.1:${port}`);
+    mongo.dataDir = mkdtempSync(join(tmpdir(), 'sss-mongod-'));
+    mongo.process = ManagedProcess.start('mongod', 'mongod', [
+      '--dbpath',
+      mongo.dataDir,
+      '--port',
+      String(port),
+      '--bind_ip',
+      '127.0.0.1',
+    ]);
+    await waitForPort(port);
+    return mongo;
+  }
+
+  private static async startFerretDb(): Promise<TestMongo> {
+    const [port, debugPort] = [await freePort(), await freePort()];
+    const mongo = new TestMongo('ferretdb', `mongodb://127.0.0.1:${port}`);
+    mongo.dataDir = mkdtempSync(join(tmpdir(), 'sss-ferretdb-'));
+    mongo.process = ManagedProcess.start('ferretdb', 'ferretdb', [
+      '--handler=sqlite',
+      `--sqlite-url=file:${mongo.dataDir}/`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--debug-addr=127.0.0.1:${debugPort}`,
+      '--telemetry=disable',
+      '--log-level=error',
+    ]);
+    await waitForPort(port);
+    return mongo;
+  }
+
+  private static async startMemoryServer(): Promise<TestMongo> {
+    const moduleName = 'mongodb-memory-server';
+    let created: { stop(): Promise<unknown>; getUri(): string };
+    try {
+      const { MongoMemoryServer } = (await import(moduleName)) as {
+        MongoMemoryServer: { create(): Promise<{ stop(): Promise<unknown>; getUri(): string }> };
+      };
+      created = await MongoMemoryServer.create();
+    } catch (error) {
+      throw new Error(
+        'No MongoDB-compatible server for the tests. Set MONGO_URL, or put mongod or ferretdb on PATH ' +
+          '(FerretDB 1.x: see .ci/run for how it is built), or install mongodb-memory-server (needs the internet). ' +
+          `Cause: ${(error as Error).message}`,
+      );
+    }
+    const mongo = new TestMongo('mongodb-memory-server', created.getUri().replace(/\/[^/]*$/, ''));
+    mongo.memoryServer = created;
+    return mongo;
+  }
+}
