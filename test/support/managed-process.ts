@@ -60,15 +60,16 @@ export class ManagedProcess {
   }
 }
 
-/** Whether `command` is an executable on PATH. */
-export function onPath(command: string): boolean {
-  const { PATH = '' } = process.env;
-  return PATH.split(':').some((dir) => {
+/** The path of an executable named `command` on PATH or in one of `extraDirs`, if there is one. */
+export function findExecutable(command: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':'), ...extraDirs].filter(Boolean);
+  for (const dir of dirs) {
     try {
       accessSync(join(dir, command), constants.X_OK);
-      return true;
+      return join(dir, command);
     } catch {
-      return false;
+      // not there
     }
-  });
+  }
+  return undefined;
 }

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './free-port.js';
-import { ManagedProcess, onPath } from './managed-process.js';
+import { spawnSync } from 'node:child_process';
+import { findExecutable, ManagedProcess } from './managed-process.js';
 
 /** A redis-server started for the tests, on a free port, without persistence. */
 export class TestRedis {
@@ -11,7 +12,7 @@ export class TestRedis {
   private constructor(readonly port: number) {}
 
   static async start(): Promise<TestRedis> {
-    if (!onPath('redis-server')) {
+    if (!findExecutable('redis-server')) {
       throw new Error(
         'redis-server is not on PATH. Install it (Debian: apt-get install redis-server) and run the tests again.',
       );
@@ -71,8 +72,9 @@ export class TestMongo {
 
   static async start(): Promise<TestMongo> {
     if (process.env.MONGO_URL) return new TestMongo('MONGO_URL', process.env.MONGO_URL.replace(/\/[^/]*$/, ''));
-    if (onPath('mongod')) return TestMongo.startMongod();
-    if (onPath('ferretdb')) return TestMongo.startFerretDb();
+    if (findExecutable('mongod')) return TestMongo.startMongod();
+    const ferretdb = findExecutable('ferretdb', goBinDirs());
+    if (ferretdb) return TestMongo.startFerretDb(ferretdb);
     return TestMongo.startMemoryServer();
   }
 
@@ -102,11 +104,11 @@ export class TestMongo {
     return mongo;
   }
 
-  private static async startFerretDb(): Promise<TestMongo> {
+  private static async startFerretDb(executable: string): Promise<TestMongo> {
     const [port, debugPort] = [await freePort(), await freePort()];
     const mongo = new TestMongo('ferretdb', `mongodb://127.0.0.1:${port}`);
     mongo.dataDir = mkdtempSync(join(tmpdir(), 'sss-ferretdb-'));
-    mongo.process = ManagedProcess.start('ferretdb', 'ferretdb', [
+    mongo.process = ManagedProcess.start('ferretdb', executable, [
       '--handler=sqlite',
       `--sqlite-url=file:${mongo.dataDir}/`,
       `--listen-addr=127.0.0.1:${port}`,
@@ -129,7 +131,7 @@ export class TestMongo {
     } catch (error) {
       throw new Error(
         'No MongoDB-compatible server for the tests. Set MONGO_URL, or put mongod or ferretdb on PATH ' +
-          '(FerretDB 1.x: see .ci/run for how it is built), or install mongodb-memory-server (needs the internet). ' +
+          '(`npm run test:services` installs redis-server and FerretDB), or install mongodb-memory-server. ' +
           `Cause: ${(error as Error).message}`,
       );
     }
@@ -137,4 +139,12 @@ export class TestMongo {
     mongo.memoryServer = created;
     return mongo;
   }
+}
+
+/** Where `go install`/`go build` put binaries: ferretdb is built there by scripts/install-test-services.sh. */
+function goBinDirs(): string[] {
+  const dirs = [join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin')];
+  const go = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' });
+  if (go.status === 0 && go.stdout.trim()) dirs.push(join(go.stdout.trim(), 'bin'));
+  return dirs;
 }

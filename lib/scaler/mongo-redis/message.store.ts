@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
 import type { SssRetention } from '../../interfaces/sss-module-options.interface.js';
@@ -61,6 +62,7 @@ export class MessageStore {
   private readonly messages: Model<MessageDocument>;
   private readonly channels: Model<ChannelDocument>;
   private readonly writers = new Map<string, ChannelWriter>();
+  private readonly logger = new Logger('SssMessageStore');
 
   constructor(
     connection: Connection,
@@ -189,6 +191,7 @@ export class MessageStore {
         collided = isDuplicateKey(error);
         if (!collided) {
           writer.position = undefined;
+          this.logger.warn(`${SssMessages.storeFailed} ${(error as Error).message}`);
           settle(remaining.slice(0, stored), documents);
           return rejectAll(remaining.slice(stored), new StoreUnavailableError(SssMessages.storeFailed, error));
         }
@@ -226,15 +229,23 @@ export class MessageStore {
     const existing = await this.channels.findById(channel).lean<ChannelDocument>().exec();
     if (existing) return existing;
     const latest = await this.latestMessage(channel);
-    const created = await this.channels
-      .findOneAndUpdate(
-        { _id: channel },
-        { $setOnInsert: { e: latest?.e ?? randomUUID(), s: latest?.s ?? 0 } },
-        { upsert: true, returnDocument: 'after' },
-      )
-      .lean<ChannelDocument>()
-      .exec();
-    return created!;
+    try {
+      const created = await this.channels
+        .findOneAndUpdate(
+          { _id: channel },
+          { $setOnInsert: { e: latest?.e ?? randomUUID(), s: latest?.s ?? 0 } },
+          { upsert: true, returnDocument: 'after' },
+        )
+        .lean<ChannelDocument>()
+        .exec();
+      return created!;
+    } catch (error) {
+      // Two upserts raced and the other one created it: read theirs.
+      if (!isDuplicateKey(error)) throw error;
+      const raced = await this.channels.findById(channel).lean<ChannelDocument>().exec();
+      if (!raced) throw error;
+      return raced;
+    }
   }
 
   private latestMessage(channel: string): Promise<MessageDocument | null> {
@@ -245,6 +256,7 @@ export class MessageStore {
     try {
       return await read();
     } catch (error) {
+      this.logger.warn(`${SssMessages.storeReadFailed} ${(error as Error).message}`);
       throw new StoreUnavailableError(SssMessages.storeReadFailed, error);
     }
   }

@@ -25,6 +25,8 @@ interface WireMessage {
 }
 
 const GAP_FILL_BATCH = 1000;
+/** How long close() waits for fan-outs still on their way to Redis. */
+const FAN_OUT_FLUSH_TIMEOUT_MS = 2_000;
 
 /**
  * Many instances, one order per channel: MongoDB stores every message and gives it its seq (see
@@ -47,6 +49,8 @@ export class MongoRedisScaler implements Scaler {
   private readonly logger = new Logger('MongoRedisScaler');
   private readonly prefix: string;
   private readonly streams = new Map<string, ChannelStream>();
+  /** Fan-outs handed to Redis and not yet acknowledged. */
+  private readonly fanOuts = new Set<Promise<void>>();
   private readonly gapFillDelay: number;
   private readonly ownsMongo: boolean;
   private readonly ownsRedis: boolean;
@@ -147,6 +151,8 @@ export class MongoRedisScaler implements Scaler {
     clearInterval(this.trimTimer);
     for (const stream of this.streams.values()) clearTimeout(stream.gapTimer);
     this.streams.clear();
+    const flushed = Promise.allSettled([...this.fanOuts]);
+    await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, FAN_OUT_FLUSH_TIMEOUT_MS).unref())]);
     await Promise.allSettled([this.subscriber?.quit(), this.publisher?.quit()]);
     if (this.ownsMongo) await this.mongo?.close();
     this.listener = undefined;
@@ -164,11 +170,16 @@ export class MongoRedisScaler implements Scaler {
     const wire: WireMessage = { c: message.channel, t: message.topic, s: message.seq, e: message.epoch };
     if (message.data !== undefined) wire.d = message.data;
     if (message.exceptSocketId !== undefined) wire.x = message.exceptSocketId;
-    // Not awaited: the message is stored, so a failed fan-out costs latency (subscribers read it
-    // back from MongoDB), never the message.
-    this.requirePublisher()
+    // Not awaited by publish(): the message is stored, so a failed fan-out costs latency
+    // (subscribers read it back from MongoDB), never the message. close() waits for it.
+    const sent = this.requirePublisher()
       .publish(this.redisChannelOf(message.channel), JSON.stringify(wire))
-      .catch((error: Error) => this.logger.warn(`fan-out of ${message.channel}#${message.seq}: ${error.message}`));
+      .then(
+        () => undefined,
+        (error: Error) => this.logger.warn(`fan-out of ${message.channel}#${message.seq}: ${error.message}`),
+      )
+      .finally(() => this.fanOuts.delete(sent));
+    this.fanOuts.add(sent);
   }
 
   private onRedisMessage(redisChannel: string, payload: string): void {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the servers the tests start by themselves, when they are missing: redis-server (Debian
+# package) and FerretDB 1.x (built with Go into $(go env GOPATH)/bin). Safe to run again.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "node $(node --version), npm $(npm --version), $(go version)"
+
+# Redis for the multi-instance tests (started by the tests themselves on free ports).
+if ! command -v redis-server >/dev/null; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+fi
+
+# FerretDB 1.x, the MongoDB-compatible server the tests use when there is no mongod.
+# NOTE: not `go install ...@v1.24.2`: the module proxy refuses the version list that go install
+# reads for its deprecation check. The module is downloaded and built instead; a build from the
+# module cache needs the version file that FerretDB's release tooling would have written.
+FERRETDB_VERSION=v1.24.2
+export PATH="$(go env GOPATH)/bin:$PATH"
+if ! command -v ferretdb >/dev/null; then
+  work=$(mktemp -d)
+  (cd "$work" && go mod init ferretdb-build >/dev/null 2>&1 &&
+    go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" >download.json)
+  module_dir=$(node -e "console.log(require('$work/download.json').Dir)")
+  cp -r "$module_dir" "$work/src" && chmod -R u+w "$work/src"
+  echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  (cd "$work/src" && go build -o "$(go env GOPATH)/bin/ferretdb" ./cmd/ferretdb)
+  rm -rf "$work"
+fi
+ferretdb --version | head -1
