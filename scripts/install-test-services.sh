@@ -29,4 +29,5 @@ if ! command -v ferretdb >/dev/null; then
   (cd "$work/src" && go build -o "$(go env GOPATH)/bin/ferretdb" ./cmd/ferretdb)
   rm -rf "$work"
 fi
-ferretdb --version | head -1
+# (FerretDB writes a state file into --state-dir, the current folder by default.)
+(cd "$(mktemp -d)" && ferretdb --version | head -1)

@@ -113,6 +113,7 @@ export class TestMongo {
       `--sqlite-url=file:${mongo.dataDir}/`,
       `--listen-addr=127.0.0.1:${port}`,
       `--debug-addr=127.0.0.1:${debugPort}`,
+      `--state-dir=${mongo.dataDir}`,
       '--telemetry=disable',
       '--log-level=error',
     ]);
