@@ -11,6 +11,7 @@ export {
   Payload,
   SessionId,
   UserId,
+  type ParamPipe,
 } from './decorators/param.decorators.js';
 export { SssGateway } from './decorators/sss-gateway.decorator.js';
 export { SssError } from './errors/sss.error.js';

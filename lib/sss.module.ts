@@ -55,6 +55,7 @@ import { resolveSssOptions } from './sss-options.resolver.js';
   exports: [SssPublisher, SSS_SCALER],
 })
 export class SssModule extends SssConfigurableModule implements OnModuleInit, OnApplicationShutdown {
+  /** @internal */
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
     private readonly hub: ChannelHub,

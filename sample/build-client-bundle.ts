@@ -1,20 +1,26 @@
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions } from 'esbuild';
+import { join } from 'node:path';
+import { projectRoot } from './project-root.js';
 
-const clientEntry = fileURLToPath(new URL('../../lib/client/index.ts', import.meta.url));
+const clientEntry = join(projectRoot(), 'lib/client/index.ts');
 
-/** Bundles the client for the browser (ESM, with a source map) into the sample's public folder. */
+/**
+ * Bundles the client for browsers into the sample's public folder, with source maps: an ES module
+ * (`sss-client.js`) and a single-file script (`sss-client.iife.js`, global `SssClientLib`).
+ */
 export async function buildClientBundle(publicDir: string): Promise<void> {
-  await build({
+  const common: BuildOptions = {
     entryPoints: [clientEntry],
     bundle: true,
-    format: 'esm',
     platform: 'browser',
     target: 'es2020',
     sourcemap: true,
     // Browsers have a WebSocket of their own; `ws` is only loaded by Node.
     external: ['ws'],
-    outfile: `${publicDir}/vendor/sss-client.js`,
     logLevel: 'warning',
-  });
+  };
+  await Promise.all([
+    build({ ...common, format: 'esm', outfile: `${publicDir}/vendor/sss-client.js` }),
+    build({ ...common, format: 'iife', globalName: 'SssClientLib', outfile: `${publicDir}/vendor/sss-client.iife.js` }),
+  ]);
 }

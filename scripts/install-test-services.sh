@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Installs the servers the tests start by themselves, when they are missing: redis-server (Debian
-# package) and FerretDB 1.x (built with Go into $(go env GOPATH)/bin). Safe to run again.
+# Installs what the tests need beside npm packages, when it is missing: redis-server, nginx and
+# Chromium (Debian packages) and FerretDB 1.x (built with Go into $(go env GOPATH)/bin). The tests
+# start and stop the servers themselves. Safe to run again.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 echo "node $(node --version), npm $(npm --version), $(go version)"
 
-# Redis for the multi-instance tests (started by the tests themselves on free ports).
-if ! command -v redis-server >/dev/null; then
+# Debian packages: Redis (multi-instance tests), nginx (the scaled sample behind a balancer) and
+# Chromium (browser tests, driven by playwright-core; no browser is ever downloaded).
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 # FerretDB 1.x, the MongoDB-compatible server the tests use when there is no mongod.

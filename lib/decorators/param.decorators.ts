@@ -2,7 +2,8 @@ import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { SssParamtype } from '../enums/sss-paramtype.enum.js';
 
-type ParamPipe = Type<PipeTransform> | PipeTransform;
+/** A pipe given to a param decorator, as a class or an instance. */
+export type ParamPipe = Type<PipeTransform> | PipeTransform;
 
 // NOTE: the key is Nest's own, so that `createParamDecorator()` params live beside ours.
 function createParamDecorator(paramtype: SssParamtype) {

@@ -21,13 +21,14 @@ const MAX_CLOSE_REASON_BYTES = 123;
  * socket from anywhere, publish to its user or session through `SssPublisher`.
  */
 export class SssSocket {
-  /** Channel name → subscription. */
+  /** @internal Channel name → subscription. */
   readonly subscriptions = new Map<string, ChannelSubscription>();
-  /** When the socket last sent anything (ms since epoch); the heartbeat sweep reads it. */
+  /** @internal When the socket last sent anything (ms since epoch); the heartbeat sweep reads it. */
   lastSeenAt = Date.now();
   private rateTokens: number;
   private rateCheckedAt = this.lastSeenAt;
 
+  /** @internal Sockets are created by the server. */
   constructor(
     /** Unique across all instances. */
     readonly id: string,

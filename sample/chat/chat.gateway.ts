@@ -24,6 +24,12 @@ export class ChatGateway {
     return Date.now();
   }
 
+  /** Which instance serves this socket (shown on the page: useful behind a balancer). */
+  @OnAsk('instance')
+  instance(): string {
+    return process.env.INSTANCE_NAME ?? 'single';
+  }
+
   @Channel('rooms/:room')
   @UseGuards(RoomPasswordGuard)
   joinRoom(@ChannelParams('room') room: string): { room: string } {

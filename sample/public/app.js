@@ -4,21 +4,14 @@ const ROOMS = ['general_chat', 'sport', 'fashion', 'private'];
 const $ = (id) => document.getElementById(id);
 const state = { client: null, subscriptions: new Map(), current: null, messages: new Map(), recovering: false };
 
-function setCookie(name, value) {
-  document.cookie = `${name}=${encodeURIComponent(value)}; path=/; SameSite=Lax`;
-}
-
-function cookie(name) {
-  return document.cookie
-    .split('; ')
-    .find((c) => c.startsWith(`${name}=`))
-    ?.split('=')[1];
-}
-
 $('login').addEventListener('submit', async (event) => {
   event.preventDefault();
-  setCookie('chat_name', $('name').value.trim());
-  if (!cookie('chat_session')) setCookie('chat_session', crypto.randomUUID());
+  const response = await fetch('/api/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: $('name').value.trim() }),
+  });
+  if (!response.ok) return notice((await response.json()).message ?? 'Could not start a session.');
   await start();
 });
 
@@ -30,14 +23,23 @@ async function start() {
     $('status').textContent = status;
     $('status').dataset.status = status;
   });
-  client.on('reconnect', ({ recovered }) =>
-    notice(recovered ? '' : 'Reconnected; some history could not be recovered.'),
-  );
+  client.on('drop', () => {
+    state.recovering = true;
+    notice('Connection lost; reconnecting…');
+  });
+  client.on('reconnect', ({ recovered }) => {
+    notice(
+      recovered ? 'Reconnected; missed messages are highlighted.' : 'Reconnected; some history could not be recovered.',
+    );
+    void showInstance();
+    // The missed messages follow the re-subscription: keep marking them for a moment.
+    setTimeout(() => (state.recovering = false), 500);
+  });
   client.on('boot', ({ reason }) => notice(`Disconnected by the server: ${reason}`));
   client.onTell('dm', (dm) => addListItem($('dms'), `${dm.from} → ${dm.to}: ${dm.text}`));
   client.onTell('announcement', ({ text }) => {
     $('announcement').hidden = false;
-    $('announcement').textContent = `📣 ${text}`;
+    $('announcement').textContent = `${text}`;
   });
   try {
     await client.connect();
@@ -45,6 +47,8 @@ async function start() {
     notice(`Could not connect: ${error.message}`);
     return;
   }
+  $('who').textContent = `signed in as ${client.userId}`;
+  void showInstance();
   $('login').hidden = true;
   $('chat').hidden = false;
   renderRooms();
@@ -55,6 +59,14 @@ async function start() {
       // Shown again on the next tick once reconnected.
     }
   }, 1000);
+}
+
+async function showInstance() {
+  try {
+    $('instance').textContent = `served by ${await state.client.ask('instance')}`;
+  } catch {
+    // Shown after the next reconnect.
+  }
 }
 
 function renderRooms() {
@@ -89,7 +101,7 @@ async function join(room) {
       state.subscriptions.set(room, subscription);
       state.messages.set(room, []);
       subscription.on('message', (message, meta) => addMessage(room, { ...message, seq: meta.seq }));
-      subscription.on('like', ({ seq, by }) => addMessage(room, { from: by, text: `👍 liked #${seq}`, system: true }));
+      subscription.on('like', ({ seq, by }) => addMessage(room, { from: by, text: `liked #${seq}`, system: true }));
       subscription.onEvent('resubscribed', ({ recovered }) => {
         if (!recovered) notice(`History of ${room} was lost; showing new messages only.`);
       });
@@ -118,8 +130,7 @@ async function leaveRoom(room) {
 }
 
 function addMessage(room, message) {
-  const missed = state.client.status !== 'open';
-  state.messages.get(room)?.push({ ...message, missed });
+  state.messages.get(room)?.push({ ...message, missed: state.recovering });
   if (room === state.current) renderMessages();
 }
 
@@ -129,13 +140,15 @@ function renderMessages() {
     ...messages.map((message) => {
       const li = document.createElement('li');
       if (message.missed) li.className = 'missed';
+      if (message.seq) li.dataset.seq = String(message.seq);
+      li.dataset.text = message.text;
       const meta = document.createElement('span');
       meta.className = 'meta';
       meta.textContent = message.seq ? `#${message.seq} ${message.from}` : message.from;
       li.append(meta, message.text);
       if (message.seq && !message.system) {
         const like = document.createElement('button');
-        like.textContent = '👍';
+        like.textContent = 'like';
         like.onclick = () => state.client.tell('like', { room: state.current, seq: message.seq }).catch(showError);
         li.append(' ', like);
       }
@@ -177,8 +190,4 @@ function showError(error) {
 
 function notice(text) {
   $('notice').textContent = text;
-}
-
-if (cookie('chat_name')) {
-  $('name').value = decodeURIComponent(cookie('chat_name'));
 }

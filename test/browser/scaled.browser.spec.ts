@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SssClient } from '../../lib/client/index.js';
+import { eventually, sleep } from '../e2e/support/clients.js';
+import { freePort } from '../support/free-port.js';
+import { ChatPage, launchChromium } from './support/chat-page.js';
+
+const run = promisify(execFile);
+const ARTIFACTS = 'test-artifacts';
+
+/** The scaled sample (Redis, a MongoDB-compatible server, 3 instances, nginx) on free ports. */
+async function scaledEnvironment(): Promise<NodeJS.ProcessEnv> {
+  const [nginx, a, b, c, redis, mongo] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  return {
+    ...process.env,
+    STATE_DIR: `${process.cwd()}/.tmp/scaled-browser-${nginx}`,
+    NGINX_PORT: String(nginx),
+    INSTANCE_PORTS: `${a} ${b} ${c}`,
+    REDIS_PORT: String(redis),
+    MONGO_PORT: String(mongo),
+  };
+}
+
+/** A scripted participant that says numbered messages through the balancer, retrying what fails. */
+async function startSender(baseUrl: string) {
+  const response = await fetch(`${baseUrl}api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'sender' }),
+  });
+  const cookie = response.headers.get('set-cookie')!.split(';')[0];
+  const client = new SssClient(`${baseUrl.replace('http', 'ws')}sss`, {
+    headers: { cookie },
+    reconnect: { initialDelay: 100, maxDelay: 500 },
+  });
+  await client.connect();
+  const room = await client.subscribe('rooms/sport');
+  let stopped = false;
+  let sent = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await client.tell('say', { room: 'sport', text: `m${sent + 1}` });
+        sent++;
+      } catch {
+        // Dropped with its instance: say it again once reconnected.
+      }
+      await sleep(60);
+    }
+  })();
+  return {
+    async stop(): Promise<number> {
+      stopped = true;
+      await loop;
+      await sleep(300);
+      const lastSeq = room.position.seq;
+      await client.close();
+      return lastSeq;
+    },
+  };
+}
+
+describe('the chat sample scaled behind nginx, in Chromium', () => {
+  let env: NodeJS.ProcessEnv;
+  let browser: Browser;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    env = await scaledEnvironment();
+    await run('bash', ['scripts/scaled-sample.sh', 'start'], { env });
+    baseUrl = `http://127.0.0.1:${env.NGINX_PORT}/`;
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (env) await run('bash', ['scripts/scaled-sample.sh', 'stop'], { env });
+  });
+
+  it('survives the death of an instance: pages reconnect elsewhere and end with every message, in order, once', async () => {
+    const pages = await Promise.all(
+      ['alice', 'bob'].map(async (name) => ChatPage.open(await browser.newContext(), baseUrl, name)),
+    );
+    for (const page of pages) await page.join('sport');
+    const sender = await startSender(baseUrl);
+    await eventually(async () => {
+      for (const page of pages) expect((await page.messages()).length).toBeGreaterThan(10);
+    }, 10_000);
+
+    const [alice] = pages;
+    const servedBy = (await alice.page.textContent('#instance'))!.replace('served by ', '');
+    const victim = servedBy.replace('i', 'instance-');
+    const pid = Number(readFileSync(`${env.STATE_DIR}/${victim}.pid`, 'utf8'));
+    process.kill(pid, 'SIGKILL');
+
+    await alice.page.waitForFunction(
+      () => document.getElementById('notice')?.textContent?.startsWith('Reconnected'),
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+    await eventually(async () => expect(await alice.page.textContent('#instance')).not.toBe(`served by ${servedBy}`));
+    await sleep(1_000);
+    const lastSeq = await sender.stop();
+    expect(lastSeq).toBeGreaterThan(20);
+
+    const everySeq = Array.from({ length: lastSeq }, (_, index) => index + 1);
+    for (const page of pages) {
+      await eventually(async () => expect((await page.messages()).map((m) => m.seq)).toEqual(everySeq), 15_000);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await alice.page.screenshot({ path: `${ARTIFACTS}/scaled-chat-after-failover.png`, fullPage: true });
+    expect(await alice.status()).toBe('open');
+  }, 90_000);
+});
