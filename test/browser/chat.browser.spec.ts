@@ -80,6 +80,21 @@ describe('the chat sample in Chromium (one instance, embedded scaler)', () => {
     await eventually(async () => expect(await dave.directMessages()).toEqual(['dave → carol: see you at noon']));
   });
 
+  it('shows an announcement posted to the HTTP endpoint on every page', async () => {
+    const pages = await Promise.all(
+      ['frank', 'grace'].map(async (name) => ChatPage.open(await person(), baseUrl, name)),
+    );
+    const response = await fetch(`${baseUrl}announcements`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Maintenance at noon' }),
+    });
+    expect(response.status).toBe(202);
+    for (const page of pages) {
+      await eventually(async () => expect(await page.page.textContent('#announcement')).toBe('Maintenance at noon'));
+    }
+  });
+
   it('shows the server time from an ask', async () => {
     const erin = await ChatPage.open(await person(), baseUrl, 'erin');
     await eventually(async () => expect(await erin.page.textContent('#server-time')).toMatch(/server time/), 5_000);
