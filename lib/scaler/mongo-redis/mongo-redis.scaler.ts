@@ -120,9 +120,16 @@ export class MongoRedisScaler implements Scaler {
   async subscribe(channel: string): Promise<void> {
     const stream = new ChannelStream(channel);
     this.streams.set(channel, stream);
-    await this.requireSubscriber().subscribe(this.redisChannelOf(channel));
-    // Where the stream starts is read only once Redis delivers: nothing can fall between the two.
-    const position = await this.requireStore().position(channel);
+    let position: ChannelPosition;
+    try {
+      await this.requireSubscriber().subscribe(this.redisChannelOf(channel));
+      // Where the stream starts is read only once Redis delivers: nothing can fall between the two.
+      position = await this.requireStore().position(channel);
+    } catch (error) {
+      // Leave nothing half-subscribed: the next subscriber of the channel starts over.
+      if (this.streams.get(channel) === stream) await this.unsubscribe(channel).catch(() => undefined);
+      throw error;
+    }
     if (this.streams.get(channel) !== stream) return;
     stream.epoch = position.epoch;
     stream.lastSeq = position.seq;

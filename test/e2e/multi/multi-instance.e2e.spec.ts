@@ -225,6 +225,8 @@ describe('many instances on Redis and a MongoDB-compatible store', () => {
       });
       expect(during.status).toBe(503);
       expect(during.body.message).toMatch(/could not be stored/);
+      const newcomer = await pool.connect();
+      await expect(newcomer.subscribe('feed/store-later')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     } finally {
       await cluster.mongoGate.up();
     }
@@ -235,6 +237,8 @@ describe('many instances on Redis and a MongoDB-compatible store', () => {
       });
       expect(after.status).toBe(201);
     }, 15_000);
+    const latecomer = await pool.connect();
+    await latecomer.subscribe('feed/store-later');
     await eventually(() => expect(received.seqs.length).toBeGreaterThanOrEqual(2));
     expect(received.seqs).toEqual(range(1, received.seqs.length));
     expect(received.ticks.map((tick) => tick.index)).not.toContain(1);
