@@ -38,6 +38,8 @@ export const SssMessages = {
   storeFailed: 'The message could not be stored, so it was not published. Is MongoDB reachable?',
   storeReadFailed: 'The channel history could not be read. Is MongoDB reachable?',
   storeContention: 'The message could not take a place in the channel order after repeated conflicts; retry.',
+  mongoRequired:
+    'MongoRedisScaler needs `mongo` (a URI or a Mongoose connection), or `history: false` to store nothing.',
   epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
 } as const;

@@ -3,10 +3,10 @@ import type { SssMessageMeta } from '../../lib/client/index.js';
 import { CloseCode, SssPublisher } from '../../lib/index.js';
 import { EventLog } from './fixtures/event-log.service.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
-import { memoryVariant, mongoRedisVariant } from './support/scaler-variants.js';
+import { memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
-describe.each([memoryVariant, mongoRedisVariant()])(
+describe.each([memoryVariant, mongoRedisVariant(), redisOnlyVariant()])(
   'channels, user and session delivery, boot on the $name',
   (variant) => {
     let started: StartedApp;

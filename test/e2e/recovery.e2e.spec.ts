@@ -5,7 +5,7 @@ import { RoomPasswordGuard } from './fixtures/fixture.enhancers.js';
 import { SessionStore } from './fixtures/session.guard.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { dropConnection } from './support/drop.js';
-import { memoryVariant, mongoRedisVariant } from './support/scaler-variants.js';
+import { memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
 function record(subscription: SssSubscription, topic: string): number[] {
@@ -136,5 +136,43 @@ describe('a restarted in-memory scaler', () => {
     } finally {
       await pool.closeAll();
     }
+  });
+});
+
+describe('the Redis-only scaler (history off)', () => {
+  const variant = redisOnlyVariant();
+  let started: StartedApp;
+  const pool = new ClientPool(() => started.url);
+
+  beforeAll(async () => {
+    await variant.setup();
+    started = await startFixtureApp({ scaler: variant.create() });
+  });
+
+  afterEach(() => pool.closeAll());
+
+  afterAll(async () => {
+    await started.app.close();
+    await variant.teardown();
+  });
+
+  it('recovers a client that missed nothing, and says out_of_retention to one that missed something', async () => {
+    const publisher = started.app.get(SssPublisher);
+    const client = await pool.connect({ reconnect: { initialDelay: 300, maxDelay: 300 } });
+    const room = await client.subscribe('room/no-history');
+    const resubscribed: unknown[] = [];
+    room.onEvent('resubscribed', (event) => resubscribed.push(event));
+    await publisher.publish('room/no-history', 'tick', 1);
+    await eventually(() => expect(room.position.seq).toBe(1));
+
+    dropConnection(started.app, client.socketId);
+    await eventually(() => expect(resubscribed).toEqual([{ recovered: true }]));
+
+    dropConnection(started.app, client.socketId);
+    await publisher.publish('room/no-history', 'tick', 2);
+    await eventually(() =>
+      expect(resubscribed).toEqual([{ recovered: true }, { recovered: false, reason: 'out_of_retention' }]),
+    );
+    expect(room.position.seq).toBe(2);
   });
 });

@@ -13,9 +13,16 @@ export interface MongoRedisScalerOptions {
   redisOptions?: RedisOptions;
   /**
    * MongoDB for history: a URI (the scaler opens and closes its connection) or the app's Mongoose
-   * connection (inject it with `getConnectionToken()`; the scaler never closes it).
+   * connection (inject it with `getConnectionToken()`; the scaler never closes it). Required unless
+   * `history` is false.
    */
-  mongo: string | Connection;
+  mongo?: string | Connection;
+  /**
+   * Store messages in MongoDB for recovery and durability. With `false`, Redis orders and fans out
+   * messages and nothing is stored: a publish resolves once Redis took it, and a re-subscription
+   * recovers only when nothing was missed (otherwise `out_of_retention`). Default true.
+   */
+  history?: boolean;
   /** Mongoose options for a connection opened from a URI. Default: `serverSelectionTimeoutMS: 5000`. */
   mongoOptions?: ConnectOptions;
   /** Prefix of Redis channels, Mongo collections and model names. Default 'sss'. */

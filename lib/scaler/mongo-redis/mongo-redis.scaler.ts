@@ -12,6 +12,8 @@ import type {
 } from '../scaler.interface.js';
 import { ChannelStream } from './channel-stream.js';
 import { MessageStore } from './message.store.js';
+import { RedisSequencer } from './redis.sequencer.js';
+import { SssMessages } from '../../sss.messages.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
 
 /** The JSON published on a channel's Redis channel. */
@@ -22,6 +24,14 @@ interface WireMessage {
   s: number;
   e: string;
   x?: string;
+}
+
+/** The fields of a message that do not depend on its place in the order. */
+function toWire(channel: string, topic: string, data: unknown, exceptSocketId?: string): Omit<WireMessage, 's' | 'e'> {
+  const wire: Omit<WireMessage, 's' | 'e'> = { c: channel, t: topic };
+  if (data !== undefined) wire.d = data;
+  if (exceptSocketId !== undefined) wire.x = exceptSocketId;
+  return wire;
 }
 
 const GAP_FILL_BATCH = 1000;
@@ -56,6 +66,7 @@ export class MongoRedisScaler implements Scaler {
   private readonly ownsRedis: boolean;
   private mongo?: Connection;
   private store?: MessageStore;
+  private sequencer?: RedisSequencer;
   private publisher?: Redis;
   private subscriber?: Redis;
   private listener?: ScalerListener;
@@ -72,17 +83,21 @@ export class MongoRedisScaler implements Scaler {
   async connect(listener: ScalerListener): Promise<void> {
     this.listener = listener;
     const { mongo, redis } = this.options;
-    this.mongo =
-      typeof mongo === 'string'
-        ? await mongoose
-            .createConnection(mongo, { serverSelectionTimeoutMS: 5_000, ...this.options.mongoOptions })
-            .asPromise()
-        : mongo;
     const retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...this.options.retention };
-    this.store = new MessageStore(this.mongo, this.prefix, retention, this.options.maxBatchSize ?? 500);
-    await this.store.createIndexes();
+    if (this.options.history !== false) {
+      if (mongo === undefined) throw new Error(SssMessages.mongoRequired);
+      this.mongo =
+        typeof mongo === 'string'
+          ? await mongoose
+              .createConnection(mongo, { serverSelectionTimeoutMS: 5_000, ...this.options.mongoOptions })
+              .asPromise()
+          : mongo;
+      this.store = new MessageStore(this.mongo, this.prefix, retention, this.options.maxBatchSize ?? 500);
+      await this.store.createIndexes();
+    }
     const redisOptions = { enableAutoPipelining: true, ...this.options.redisOptions };
     this.publisher = typeof redis === 'string' ? new Redis(redis, redisOptions) : redis.duplicate();
+    if (!this.store) this.sequencer = new RedisSequencer(this.publisher, this.prefix);
     this.subscriber = this.publisher.duplicate();
     this.subscriber.on('message', (redisChannel: string, payload: string) =>
       this.onRedisMessage(redisChannel, payload),
@@ -91,6 +106,7 @@ export class MongoRedisScaler implements Scaler {
     this.publisher.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
     this.subscriber.on('error', (error: Error) => this.logger.warn(`Redis subscriber: ${error.message}`));
     await this.subscriber.subscribe(this.signalChannel);
+    if (!this.store) return;
     this.trimTimer = setInterval(
       () => void this.store?.trimByAge().catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
       Math.min(retention.maxAgeMs / 10, 60_000),
@@ -99,6 +115,10 @@ export class MongoRedisScaler implements Scaler {
   }
 
   publish(channel: string, topic: string, data: unknown, options?: ScalerPublishOptions): Promise<ChannelPosition> {
+    if (this.sequencer) {
+      const rest = JSON.stringify(toWire(channel, topic, data, options?.exceptSocketId)).slice(1);
+      return this.sequencer.publish(channel, this.redisChannelOf(channel), rest);
+    }
     return new Promise((resolve, reject) => {
       this.requireStore().write(channel, {
         topic,
@@ -124,7 +144,7 @@ export class MongoRedisScaler implements Scaler {
     try {
       await this.requireSubscriber().subscribe(this.redisChannelOf(channel));
       // Where the stream starts is read only once Redis delivers: nothing can fall between the two.
-      position = await this.requireStore().position(channel);
+      position = await this.position(channel);
     } catch (error) {
       // Leave nothing half-subscribed: the next subscriber of the channel starts over.
       if (this.streams.get(channel) === stream) await this.unsubscribe(channel).catch(() => undefined);
@@ -147,11 +167,17 @@ export class MongoRedisScaler implements Scaler {
   }
 
   position(channel: string): Promise<ChannelPosition> {
-    return this.requireStore().position(channel);
+    return this.sequencer ? this.sequencer.position(channel) : this.requireStore().position(channel);
   }
 
-  historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
-    return this.requireStore().historySince(channel, since);
+  async historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
+    if (!this.sequencer) return this.requireStore().historySince(channel, since);
+    // Nothing is stored: only a client that missed nothing recovers.
+    const position = await this.sequencer.position(channel);
+    if (since.epoch !== position.epoch) return { recovered: false, reason: 'epoch_changed', position };
+    if (since.seq > position.seq) return { recovered: false, reason: 'invalid_position', position };
+    if (since.seq < position.seq) return { recovered: false, reason: 'out_of_retention', position };
+    return { recovered: true, epoch: position.epoch, messages: [] };
   }
 
   async close(): Promise<void> {
@@ -174,9 +200,11 @@ export class MongoRedisScaler implements Scaler {
   }
 
   private fanOut(message: ScalerMessage): void {
-    const wire: WireMessage = { c: message.channel, t: message.topic, s: message.seq, e: message.epoch };
-    if (message.data !== undefined) wire.d = message.data;
-    if (message.exceptSocketId !== undefined) wire.x = message.exceptSocketId;
+    const wire: WireMessage = {
+      s: message.seq,
+      e: message.epoch,
+      ...toWire(message.channel, message.topic, message.data, message.exceptSocketId),
+    };
     // Not awaited by publish(): the message is stored, so a failed fan-out costs latency
     // (subscribers read it back from MongoDB), never the message. close() waits for it.
     const sent = this.requirePublisher()
@@ -214,6 +242,13 @@ export class MongoRedisScaler implements Scaler {
   /** Reads what the stream is missing from MongoDB and delivers it, in order. */
   private async fillGap(stream: ChannelStream): Promise<void> {
     stream.gapTimer = undefined;
+    if (!this.store) {
+      // Without history, what Redis lost is lost: go on from the first message that arrived.
+      stream.skipGap();
+      const next = stream.ahead.get(stream.lastSeq + 1);
+      if (next) this.accept(stream, next);
+      return;
+    }
     if (stream.filling || this.streams.get(stream.channel) !== stream || stream.early) return;
     stream.filling = true;
     try {

@@ -20,6 +20,23 @@ export const memoryVariant: ScalerVariant = {
   teardown: async () => undefined,
 };
 
+/** The Mongo + Redis scaler with `history: false`: Redis orders and fans out, nothing is stored. */
+export function redisOnlyVariant(): ScalerVariant {
+  let redis: TestRedis | undefined;
+  return {
+    name: 'Redis-only scaler (history off)',
+    async setup() {
+      redis = await TestRedis.start();
+    },
+    create() {
+      return new MongoRedisScaler({ redis: redis!.url, history: false, gapFillDelay: 50 });
+    },
+    async teardown() {
+      await redis?.stop();
+    },
+  };
+}
+
 export function mongoRedisVariant(): ScalerVariant {
   let redis: TestRedis | undefined;
   const database = `sss_${randomUUID().slice(0, 8)}`;

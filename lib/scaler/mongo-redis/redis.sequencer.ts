@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ChannelPosition } from '../../protocol/frames.js';
+
+// Takes the next seq and publishes in one atomic step, so that Redis delivers a channel's messages
+// in seq order. The message JSON is completed here because only the script knows seq and epoch.
+// KEYS: seq counter, epoch, pub/sub channel. ARGV: an epoch for a new channel, the JSON after "{".
+const PUBLISH_SCRIPT = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[3], '{"s":' .. seq .. ',"e":"' .. epoch .. '",' .. ARGV[2])
+return {seq, epoch}
+`;
+
+// KEYS: seq counter, epoch. ARGV: an epoch for a new channel.
+const POSITION_SCRIPT = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
+`;
+
+interface SequencerCommands {
+  sssPublish(seqKey: string, epochKey: string, channel: string, epoch: string, rest: string): Promise<[number, string]>;
+  sssPosition(seqKey: string, epochKey: string, epoch: string): Promise<[number, string]>;
+}
+
+/**
+ * The order of channels when nothing is stored (`history: false`): counters and epochs in Redis.
+ * A Redis restart without persistence starts every channel on a new epoch, which subscribers see
+ * as a lost history, never as a wrong one.
+ */
+export class RedisSequencer {
+  private readonly redis: Redis & SequencerCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('sssPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    redis.defineCommand('sssPosition', { numberOfKeys: 2, lua: POSITION_SCRIPT });
+    this.redis = redis as Redis & SequencerCommands;
+  }
+
+  /** Sequences and publishes; `rest` is the message JSON without its opening brace. */
+  async publish(channel: string, redisChannel: string, rest: string): Promise<ChannelPosition> {
+    const [seq, epoch] = await this.redis.sssPublish(
+      this.seqKey(channel),
+      this.epochKey(channel),
+      redisChannel,
+      randomUUID(),
+      rest,
+    );
+    return { seq, epoch };
+  }
+
+  async position(channel: string): Promise<ChannelPosition> {
+    const [seq, epoch] = await this.redis.sssPosition(this.seqKey(channel), this.epochKey(channel), randomUUID());
+    return { seq, epoch };
+  }
+
+  // Hash tags keep a channel's keys in one slot of a Redis Cluster, as a script needs.
+  private seqKey(channel: string): string {
+    return `${this.prefix}:seq:{${channel}}`;
+  }
+
+  private epochKey(channel: string): string {
+    return `${this.prefix}:epoch:{${channel}}`;
+  }
+}
