@@ -39,6 +39,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private wss?: WebSocketServer;
   private heartbeatTimer?: NodeJS.Timeout;
   private closing = false;
+  /** Set while shutting down: resolves the wait for the last socket to close. */
+  private onLastSocketClosed?: () => void;
 
   constructor(
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
@@ -84,8 +86,6 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     this.wss?.close();
   }
-
-  private onLastSocketClosed?: () => void;
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = request.url ?? '/';
