@@ -2,27 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ChannelPosition } from '../../protocol/frames.js';
 
-// Takes the next seq and publishes in one atomic step, so that Redis delivers a channel's messages
-// in seq order. The message JSON is completed here because only the script knows seq and epoch.
-// KEYS: seq counter, epoch, pub/sub channel. ARGV: an epoch for a new channel, the JSON after "{".
-const PUBLISH_SCRIPT = `
+// Reads the channel's epoch, creating it on first use (KEYS[2], ARGV[1]).
+const ENSURE_EPOCH = `
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
 end
+`;
+
+// Takes the next seq and publishes in one atomic step, so that Redis delivers a channel's messages
+// in seq order. The message JSON is completed here because only the script knows seq and epoch.
+// KEYS: seq counter, epoch, pub/sub channel. ARGV: an epoch for a new channel, the JSON after "{".
+const PUBLISH_SCRIPT = `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', KEYS[3], '{"s":' .. seq .. ',"e":"' .. epoch .. '",' .. ARGV[2])
 return {seq, epoch}
 `;
 
 // KEYS: seq counter, epoch. ARGV: an epoch for a new channel.
-const POSITION_SCRIPT = `
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
+const POSITION_SCRIPT = `${ENSURE_EPOCH}
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
 `;
 
