@@ -1,10 +1,10 @@
 import type { ScalerMessage } from '../scaler/scaler.interface.js';
-import type { SssSocket } from '../server/sss-socket.js';
+import type { SharedFrame, SssSocket } from '../server/sss-socket.js';
 
 /** A live message waiting for a subscription that is still catching up, with its serialized frame. */
 export interface BacklogEntry {
   message: ScalerMessage;
-  frame: string;
+  frame: SharedFrame;
 }
 
 /** One socket's subscription to one channel: where it is in the channel's order. */

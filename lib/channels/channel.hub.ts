@@ -3,7 +3,7 @@ import type { ChannelPosition, SkipFrame, SubscribedFrame } from '../protocol/fr
 import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
 import { SocketRegistry } from '../server/socket.registry.js';
-import type { SssSocket } from '../server/sss-socket.js';
+import { SharedFrame, type SssSocket } from '../server/sss-socket.js';
 import { SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { ChannelSubscription } from './channel-subscription.js';
@@ -102,10 +102,10 @@ export class ChannelHub implements ScalerListener {
   bootChannel(name: string, reason: string): void {
     const channel = this.channels.get(name);
     if (!channel) return;
-    const frame = JSON.stringify({ t: 'unsubbed', channel: name, reason });
+    const frame = new SharedFrame(JSON.stringify({ t: 'unsubbed', channel: name, reason }));
     for (const subscription of [...channel.subscribers.values()]) {
       this.detach(subscription);
-      subscription.socket.sendRaw(frame);
+      subscription.socket.sendShared(frame);
     }
   }
 
@@ -117,7 +117,8 @@ export class ChannelHub implements ScalerListener {
   onMessage(message: ScalerMessage): void {
     const channel = this.channels.get(message.channel);
     if (!channel) return;
-    const frame = serializeMessage(message);
+    // Serialized and encoded once, then written as is to every subscriber.
+    const frame = new SharedFrame(serializeMessage(message));
     for (const subscription of channel.subscribers.values()) {
       this.deliver(subscription, message, frame);
     }
@@ -133,11 +134,11 @@ export class ChannelHub implements ScalerListener {
       for (const socket of [...sockets]) socket.boot(signal.reason || SssMessages.booted);
       return;
     }
-    const frame = JSON.stringify({ t: 'tell', topic: signal.topic, data: signal.data });
-    for (const socket of sockets) socket.sendRaw(frame);
+    const frame = new SharedFrame(JSON.stringify({ t: 'tell', topic: signal.topic, data: signal.data }));
+    for (const socket of sockets) socket.sendShared(frame);
   }
 
-  private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: string): void {
+  private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {
     if (subscription.backlog) {
       subscription.backlog.push({ message, frame });
       return;
@@ -146,7 +147,7 @@ export class ChannelHub implements ScalerListener {
     if (epoch !== subscription.epoch) return this.endForEpochChange(subscription);
     if (seq <= subscription.lastSeq) return;
     subscription.lastSeq = seq;
-    if (subscription.socket.id !== message.exceptSocketId) return subscription.socket.sendRaw(frame);
+    if (subscription.socket.id !== message.exceptSocketId) return subscription.socket.sendShared(frame);
     // The sender still learns the seq, so that its position (and a later recovery) stays exact.
     const skip: SkipFrame = { t: 'skip', channel: subscription.channel, seq, epoch };
     subscription.socket.send(skip);

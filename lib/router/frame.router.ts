@@ -13,6 +13,13 @@ import { HandlerRegistry, type SssHandler } from './handler.registry.js';
 
 type Frame = Record<string, unknown>;
 
+/** A handler that has not answered yet. */
+interface HandlerRun {
+  /** When it fails with TIMEOUT (ms since epoch). */
+  deadline: number;
+  onError(error: unknown): void;
+}
+
 // Control characters (C0, DEL, C1) are not allowed in channel names.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -23,6 +30,12 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 @Injectable()
 export class FrameRouter {
   private readonly logger = new Logger('SssRouter');
+  /**
+   * Handlers still running, in start order. They all have the same time limit, so the oldest is
+   * always the next to expire: one timer, armed for the oldest, instead of a timer per request.
+   */
+  private readonly runs = new Set<HandlerRun>();
+  private timeoutTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
@@ -94,9 +107,11 @@ export class FrameRouter {
     const source = kind === 'ask' ? this.registry.findAsk(topic) : this.registry.findTell(topic);
     if (!source) return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
     const request: SssMessageRequest = { kind, topic };
-    this.run(source.handler, [socket, frame.data, request, topic]).then(
+    this.run(
+      source.handler,
+      [socket, frame.data, request, topic],
       (result) => socket.send(kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }),
-      (error: unknown) => socket.send(toErrorFrame(id, error, this.logger)),
+      (error) => socket.send(toErrorFrame(id, error, this.logger)),
     );
   }
 
@@ -128,15 +143,19 @@ export class FrameRouter {
       query: frame.query,
       since,
     };
-    this.run(matched.route.handler, [socket, frame.query, request, matched.route.pattern])
-      .then((data) => {
+    const refuse = (error: unknown) => {
+      this.hub.detach(subscription);
+      socket.send(toErrorFrame(id, error, this.logger));
+    };
+    this.run(
+      matched.route.handler,
+      [socket, frame.query, request, matched.route.pattern],
+      (data) => {
         if (socket.subscriptions.get(channel) !== subscription) return;
-        return this.hub.attach(subscription, id, since, data);
-      })
-      .catch((error: unknown) => {
-        this.hub.detach(subscription);
-        socket.send(toErrorFrame(id, error, this.logger));
-      });
+        this.hub.attach(subscription, id, since, data).catch(refuse);
+      },
+      refuse,
+    );
   }
 
   private handleUnsubscribe(socket: SssSocket, id: number, channel: string): void {
@@ -146,18 +165,66 @@ export class FrameRouter {
     socket.send({ t: 'ack', id });
   }
 
-  /** Runs a handler (Observables already resolve to their last value) with a time limit. */
-  private run(handler: SssHandler, args: unknown[]): Promise<unknown> {
+  /**
+   * Runs a handler (Observables already resolve to their last value) with a time limit: exactly
+   * one of `onResult` and `onError` is called, `onError` with TIMEOUT when the limit passes first
+   * (a later result is then discarded).
+   */
+  private run(
+    handler: SssHandler,
+    args: unknown[],
+    onResult: (result: unknown) => void,
+    onError: (error: unknown) => void,
+  ): void {
+    const pending: HandlerRun = { deadline: Date.now() + this.options.limits.handlerTimeout, onError };
+    this.runs.add(pending);
+    this.timeoutTimer ??= this.scheduleTimeouts(this.options.limits.handlerTimeout);
+    let running: Promise<unknown>;
+    try {
+      running = handler(...args);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (result) => {
+        if (this.finish(pending)) onResult(result);
+      },
+      (error: unknown) => {
+        if (this.finish(pending)) onError(error);
+      },
+    );
+  }
+
+  /** Takes a run off the clock; false when it already timed out. */
+  private finish(run: HandlerRun): boolean {
+    if (!this.runs.delete(run)) return false;
+    // Nothing left to time: no timer may keep the process alive longer than a handler would.
+    if (this.runs.size === 0) {
+      clearTimeout(this.timeoutTimer);
+      this.timeoutTimer = undefined;
+    }
+    return true;
+  }
+
+  /** Fails the runs whose time is up, then waits for the oldest of the others. */
+  private expireRuns(): void {
+    this.timeoutTimer = undefined;
+    const now = Date.now();
     const timeoutMs = this.options.limits.handlerTimeout;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs))),
-        timeoutMs,
-      );
-      handler(...args)
-        .then(resolve, reject)
-        .finally(() => clearTimeout(timer));
-    });
+    for (const run of this.runs) {
+      if (run.deadline > now) {
+        // An onError above may have started a run, and with it a timer: keep one.
+        clearTimeout(this.timeoutTimer);
+        this.timeoutTimer = this.scheduleTimeouts(run.deadline - now);
+        return;
+      }
+      this.runs.delete(run);
+      run.onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs)));
+    }
+  }
+
+  private scheduleTimeouts(delayMs: number): NodeJS.Timeout {
+    return setTimeout(() => this.expireRuns(), Math.max(1, delayMs));
   }
 
   private fail(socket: SssSocket, id: number | undefined, code: string, message: string): void {

@@ -98,7 +98,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // The client may vanish while the guards run; its socket's errors must not crash the process.
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySelf);
     if (this.closing) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
     const address = this.addressOf(request);
     const { maxSocketsPerAddress } = this.options.limits;
@@ -106,10 +106,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (maxSocketsPerAddress > 0 && openFromAddress >= maxSocketsPerAddress) {
       return rejectUpgrade(socket, 429, SssMessages.tooManySocketsPerAddress);
     }
-    // Counted from now on, so that upgrades racing through the guards cannot exceed the limit;
-    // released when the connection closes, whether or not it became a WebSocket.
-    this.socketsPerAddress.set(address, openFromAddress + 1);
-    socket.once('close', () => this.releaseAddress(address));
+    this.countAddress(socket, address, openFromAddress);
     const handshake: SssHandshake = { request, address, locals: {} };
     try {
       await this.sessionGuards.check(handshake);
@@ -167,6 +164,18 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     return request.socket.remoteAddress ?? 'unknown';
   }
 
+  /**
+   * Counts a connection against its address from now on, so that upgrades racing through the
+   * guards cannot exceed the limit; released when the connection closes, whether or not it became
+   * a WebSocket. NOTE: a method of its own, so that the listener, which lives as long as the
+   * connection, does not share `upgrade()`'s closure scope: that scope holds the handshake, and
+   * with it the whole HTTP request (about 1 KB per idle connection).
+   */
+  private countAddress(socket: Duplex, address: string, openFromAddress: number): void {
+    this.socketsPerAddress.set(address, openFromAddress + 1);
+    socket.once('close', () => this.releaseAddress(address));
+  }
+
   private releaseAddress(address: string): void {
     const count = (this.socketsPerAddress.get(address) ?? 1) - 1;
     if (count > 0) this.socketsPerAddress.set(address, count);
@@ -178,6 +187,11 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.logger.error('A session guard failed', error instanceof Error ? error.stack : String(error));
     return [500, SssMessages.internal];
   }
+}
+
+/** An 'error' listener that shares no closure scope (see `countAddress`). */
+function destroySelf(this: Duplex): void {
+  this.destroy();
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {

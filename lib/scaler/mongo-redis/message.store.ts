@@ -198,14 +198,15 @@ export class MessageStore {
       }
       settle(remaining.slice(0, stored), documents);
       remaining = remaining.slice(stored);
-      if (stored > 0) this.afterInsert(channel, epoch, seq + stored);
+      if (stored > 0) this.afterInsert(channel, epoch, seq, seq + stored);
       // Another writer took the next seq: learn the channel's real position and try again.
       writer.position = collided ? undefined : { epoch, seq: seq + stored };
     }
     rejectAll(remaining, new StoreUnavailableError(SssMessages.storeContention));
   }
 
-  private afterInsert(channel: string, epoch: string, lastSeq: number): void {
+  /** After seqs `previousSeq + 1` to `lastSeq` were stored. */
+  private afterInsert(channel: string, epoch: string, previousSeq: number, lastSeq: number): void {
     // Best effort: the channel document only has to be a lower bound of the last seq.
     void this.channels
       .updateOne({ _id: channel, e: epoch }, { $max: { s: lastSeq } })
@@ -213,7 +214,8 @@ export class MessageStore {
       .catch(() => undefined);
     const { maxMessages } = this.retention;
     const trimEvery = Math.max(1, Math.ceil(maxMessages / 10));
-    if (Math.floor(lastSeq / trimEvery) !== Math.floor((lastSeq - 1) / trimEvery) && lastSeq > maxMessages) {
+    // Every `trimEvery` seqs; a batch may cross such a boundary without ending on it.
+    if (Math.floor(lastSeq / trimEvery) !== Math.floor(previousSeq / trimEvery) && lastSeq > maxMessages) {
       void this.messages
         .deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } })
         .exec()

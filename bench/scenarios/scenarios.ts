@@ -1,0 +1,294 @@
+import { performance } from 'node:perf_hooks';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  AskResult,
+  FanOutParams,
+  FanOutResult,
+  MeasuredWindow,
+  RecoveryParams,
+  RecoverySample,
+} from '../load/load-params.js';
+import { isOurs, type TargetName } from '../load/wire-protocols.js';
+import type { BenchConfig, ScenarioName } from '../support/bench-config.js';
+import { BenchProcess } from '../support/bench-process.js';
+import type { BenchServices } from '../support/bench-services.js';
+import type { MemoryReport } from '../support/control.js';
+import { systemBusyMicros, totalCpuMicros } from '../support/proc-stat.js';
+
+/** Servers run on this core, the load generator (and Redis, MongoDB, the runner) on the other. */
+export const SERVER_CORE = 0;
+export const LOAD_CORE = 1;
+
+/** One run of one scenario on one target. */
+export interface Sample {
+  scenario: ScenarioName;
+  target: TargetName;
+  repeat: number;
+  metrics: Record<string, number>;
+  details?: unknown;
+  error?: string;
+}
+
+export interface ScenarioContext {
+  config: BenchConfig;
+  services?: BenchServices;
+  ticksPerSecond: number;
+}
+
+const LOAD_GENERATOR_SCRIPT = fileURLToPath(new URL('../load/load-generator.js', import.meta.url));
+
+function serverScript(context: ScenarioContext, target: TargetName): string {
+  if (target === 'sss-baseline') {
+    if (!context.config.baselineDir) throw new Error('sss-baseline needs BENCH_BASELINE');
+    return join(context.config.baselineDir, 'bench', 'targets', 'sss', 'server.js');
+  }
+  if (target === 'sss-history-off') return serverScript(context, 'sss');
+  return fileURLToPath(new URL(`../targets/${target}/server.js`, import.meta.url));
+}
+
+/**
+ * Starts `count` instances of a target's server, pinned to the server core, adding each to
+ * `started` as soon as it runs (so that a failed start leaves none behind).
+ */
+async function startServers(
+  context: ScenarioContext,
+  target: TargetName,
+  count: number,
+  label: string,
+  env: NodeJS.ProcessEnv,
+  started: BenchProcess[],
+): Promise<BenchProcess[]> {
+  const profileDir = context.config.cpuProfileDir;
+  const starting = await Promise.allSettled(
+    Array.from({ length: count }, async (_, index) => {
+      const nodeArgs = ['--expose-gc'];
+      if (profileDir) {
+        nodeArgs.push(
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          `--cpu-prof-name=${target}-${label}-i${index + 1}.cpuprofile`,
+        );
+      }
+      const server = await BenchProcess.start(`${target}#${index + 1}`, serverScript(context, target), {
+        core: SERVER_CORE,
+        env: { ...env, INSTANCE: `i${index + 1}` },
+        nodeArgs,
+      });
+      started.push(server);
+      return server;
+    }),
+  );
+  const failed = starting.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return starting.map((result) => (result as PromiseFulfilledResult<BenchProcess>).value);
+}
+
+/**
+ * Starts servers and a load generator, runs `body`, and stops them all whatever happens. Adds
+ * `foreignCpuShare` to the sample: the CPU that processes other than the bench's used meanwhile,
+ * in cores (other work on the machine makes a run noisy).
+ */
+async function withProcesses<T extends Sample | Sample[]>(
+  context: ScenarioContext,
+  target: TargetName,
+  count: number,
+  label: string,
+  env: NodeJS.ProcessEnv,
+  body: (servers: BenchProcess[], load: BenchProcess) => Promise<T>,
+): Promise<T> {
+  const started: BenchProcess[] = [];
+  try {
+    const servers = await startServers(context, target, count, label, env, started);
+    const load = await BenchProcess.start('load', LOAD_GENERATOR_SCRIPT, { core: LOAD_CORE });
+    started.push(load);
+    const ours = [process.pid, ...(context.services?.pids ?? []), ...started.map((child) => child.pid)];
+    const cpu = () => ({
+      at: performance.now(),
+      system: systemBusyMicros(context.ticksPerSecond),
+      ours: totalCpuMicros(ours, context.ticksPerSecond),
+    });
+    const before = cpu();
+    const result = await body(servers, load);
+    const after = cpu();
+    const foreignCpuShare =
+      (after.system - before.system - (after.ours - before.ours)) / ((after.at - before.at) * 1000);
+    for (const sample of Array.isArray(result) ? result : [result]) sample.metrics.foreignCpuShare = foreignCpuShare;
+    return result;
+  } finally {
+    await Promise.all(started.map((process) => process.stop()));
+  }
+}
+
+/** Next to each `--cpu-prof` profile, the measured window, for profile-summary.js. */
+function saveProfileWindow(
+  context: ScenarioContext,
+  target: TargetName,
+  label: string,
+  count: number,
+  window: MeasuredWindow,
+) {
+  const dir = context.config.cpuProfileDir;
+  if (!dir) return;
+  for (let index = 1; index <= count; index++) {
+    writeFileSync(join(dir, `${target}-${label}-i${index}.window.json`), JSON.stringify(window));
+  }
+}
+
+const origin = (server: BenchProcess) => `ws://127.0.0.1:${server.port}`;
+
+function clusterEnv(context: ScenarioContext, target: TargetName): NodeJS.ProcessEnv {
+  if (!context.services) throw new Error('Redis and MongoDB were not started');
+  const env: NodeJS.ProcessEnv = { REDIS_URL: context.services.redis.url };
+  if (target === 'sss-history-off') env.HISTORY = 'off';
+  else if (isOurs(target)) env.MONGO_URL = context.services.newMongoUrl();
+  return env;
+}
+
+export async function runAskScenario(context: ScenarioContext, target: TargetName, repeat: number): Promise<Sample> {
+  const { config } = context;
+  return withProcesses(context, target, 1, `ask-r${repeat}`, {}, async ([server], load) => {
+    const result: AskResult = await load.request<AskResult>('ask', {
+      target,
+      origin: origin(server),
+      connections: config.ask.connections,
+      inFlight: config.ask.inFlight,
+      warmupMs: config.warmupMs,
+      measureMs: config.measureMs,
+      serverPids: [server.pid],
+      ticksPerSecond: context.ticksPerSecond,
+    });
+    saveProfileWindow(context, target, `ask-r${repeat}`, 1, result.window);
+    return {
+      scenario: 'ask',
+      target,
+      repeat,
+      metrics: {
+        cpuPerOpUs: result.cpuMicros / result.roundTrips,
+        userCpuPerOpUs: result.userMicros / result.roundTrips,
+        opsPerSecond: result.roundTrips / result.seconds,
+        p50Ms: result.latencyP50Ms,
+        p99Ms: result.latencyP99Ms,
+        serverCoreShare: result.cpuMicros / (result.seconds * 1e6),
+        readsPerOp: result.readSyscalls / result.roundTrips,
+        writesPerOp: result.writeSyscalls / result.roundTrips,
+        errors: result.errors,
+      },
+    };
+  });
+}
+
+export async function runFanOutScenario(
+  context: ScenarioContext,
+  target: TargetName,
+  repeat: number,
+  scenario: 'fan-out' | 'many-channels',
+): Promise<Sample> {
+  const { config } = context;
+  const shape =
+    scenario === 'fan-out'
+      ? {
+          connections: config.fanOut.subscribers,
+          channels: 1,
+          subscribersPerChannel: config.fanOut.subscribers,
+          rate: config.fanOut.rate,
+        }
+      : {
+          connections: config.manyChannels.connections,
+          channels: config.manyChannels.channels,
+          subscribersPerChannel: config.manyChannels.subscribersPerChannel,
+          rate: config.manyChannels.rate,
+        };
+  const env = clusterEnv(context, target);
+  return withProcesses(context, target, 2, `${scenario}-r${repeat}`, env, async (servers, load) => {
+    const params: FanOutParams = {
+      target,
+      origins: servers.map(origin),
+      ...shape,
+      warmupMs: config.warmupMs,
+      measureMs: config.measureMs,
+      drainTimeoutMs: config.drainTimeoutMs,
+      setupTimeoutMs: config.setupTimeoutMs,
+      serverPids: servers.map((server) => server.pid),
+      ticksPerSecond: context.ticksPerSecond,
+    };
+    const result = await load.request<FanOutResult>('fanOut', params);
+    saveProfileWindow(context, target, `${scenario}-r${repeat}`, 2, result.window);
+    return {
+      scenario,
+      target,
+      repeat,
+      metrics: {
+        cpuPerDeliveryUs: result.cpuMicros / result.deliveries,
+        userCpuPerDeliveryUs: result.userMicros / result.deliveries,
+        deliveriesPerSecond: result.deliveries / result.seconds,
+        p50Ms: result.latencyP50Ms,
+        p99Ms: result.latencyP99Ms,
+        deliveredPercent: (100 * result.totalDelivered) / result.totalExpected,
+        outOfOrder: result.outOfOrder,
+        publishErrors: result.publishErrors,
+        setupSeconds: result.setupSeconds,
+      },
+      details: result,
+    };
+  });
+}
+
+export async function runIdleMemoryScenario(
+  context: ScenarioContext,
+  target: TargetName,
+  repeat: number,
+): Promise<Sample> {
+  const count = context.config.idle.connections;
+  return withProcesses(context, target, 1, `idle-r${repeat}`, {}, async ([server], load) => {
+    const params = { target, origin: origin(server) };
+    // Warm the server's connection path first, so that the baseline already holds its code and caches.
+    await load.request('openIdle', { ...params, count: Math.min(200, count) });
+    await load.request('closeIdle');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = await server.request<MemoryReport>('gc');
+    const opened = await load.request<number>('openIdle', { ...params, count });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = await server.request<MemoryReport>('gc');
+    return {
+      scenario: 'idle-memory',
+      target,
+      repeat,
+      metrics: {
+        rssPerConnectionKB: (after.rss - before.rss) / opened / 1024,
+        heapPerConnectionKB: (after.heapUsed - before.heapUsed) / opened / 1024,
+        connections: opened,
+      },
+      details: { before, after },
+    };
+  });
+}
+
+export async function runRecoveryScenario(context: ScenarioContext): Promise<Sample[]> {
+  const { config } = context;
+  const env = clusterEnv(context, 'sss');
+  return withProcesses(context, 'sss', 2, 'recovery', env, async (servers, load) => {
+    const params: RecoveryParams = {
+      origins: servers.map(origin),
+      serverPids: servers.map((server) => server.pid),
+      ticksPerSecond: context.ticksPerSecond,
+      missed: config.recovery.missed,
+      samples: config.recovery.samples,
+    };
+    const samples = await load.request<RecoverySample[]>('recovery', params);
+    return samples.map((sample, index) => ({
+      scenario: 'recovery',
+      target: 'sss',
+      repeat: index,
+      metrics: {
+        connectToAllMs: sample.connectToAllMs,
+        subscribeToAllMs: sample.subscribeToAllMs,
+        cpuPerMessageUs: sample.cpuMicros / Math.max(1, sample.received),
+        receivedPercent: (100 * sample.received) / config.recovery.missed,
+      },
+      details: sample,
+      error: sample.recovered && sample.inOrder ? undefined : 'not recovered in order',
+    }));
+  });
+}

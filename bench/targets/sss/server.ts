@@ -1,0 +1,79 @@
+/**
+ * Ours: a Nest app with SssModule and one gateway, as the README shows it. On the embedded scaler
+ * alone (ask, idle memory), or on the MongoRedisScaler when REDIS_URL is set (fan-out, recovery,
+ * many channels): as is, MongoDB history included, with MONGO_URL; with `history: false` when
+ * HISTORY=off.
+ *
+ * The limits a public endpoint defaults to are raised where the load generator would hit them:
+ * one address opens every connection, each far faster than 100 frames per second.
+ */
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  Channel,
+  OnAsk,
+  Payload,
+  SssGateway,
+  SssModule,
+  SssPublisher,
+  type ChannelPosition,
+} from '../../../lib/index.js';
+import { MongoRedisScaler } from '../../../lib/mongo-redis.js';
+import { announceReady, serveControl } from '../../support/control.js';
+
+const redisUrl = process.env.REDIS_URL;
+const mongoUrl = process.env.MONGO_URL;
+const historyOff = process.env.HISTORY === 'off';
+
+@SssGateway()
+class BenchGateway {
+  constructor(private readonly publisher: SssPublisher) {}
+
+  @OnAsk('echo')
+  echo(@Payload() data: unknown): unknown {
+    return data;
+  }
+
+  @OnAsk('publish')
+  publish(@Payload() body: { channel: string; data: unknown }): Promise<ChannelPosition> {
+    return this.publisher.publish(body.channel, 'm', body.data);
+  }
+
+  /** Publishes `count` messages at once (they are batched); answers once all are stored. */
+  @OnAsk('burst')
+  async burst(@Payload() body: { channel: string; count: number }): Promise<number> {
+    const published = await Promise.all(
+      Array.from({ length: body.count }, (_, index) => this.publisher.publish(body.channel, 'm', { n: index + 1 })),
+    );
+    return published.length;
+  }
+
+  @Channel('bench/:id')
+  join(): void {}
+}
+
+@Module({
+  imports: [
+    SssModule.forRoot({
+      scaler: !redisUrl
+        ? undefined
+        : historyOff
+          ? new MongoRedisScaler({ redis: redisUrl, history: false })
+          : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl }),
+      limits: { maxSocketsPerAddress: 0, messagesPerSecond: 1_000_000, maxSubscriptionsPerSocket: 1_000 },
+    }),
+  ],
+  providers: [BenchGateway],
+})
+class BenchModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+  await app.listen(0, '127.0.0.1');
+  serveControl();
+  announceReady(((app.getHttpServer() as Server).address() as { port: number }).port);
+}
+
+void main();
