@@ -3,7 +3,8 @@ import type { ChannelPosition, SkipFrame, SubscribedFrame } from '../protocol/fr
 import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
 import { SocketRegistry } from '../server/socket.registry.js';
-import { SharedFrame, type SssSocket } from '../server/sss-socket.js';
+import { SharedFrame } from '../server/frame.encoder.js';
+import type { SssSocket } from '../server/sss-socket.js';
 import { SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { ChannelSubscription } from './channel-subscription.js';

@@ -10,15 +10,9 @@ import { SssMessages } from '../sss.messages.js';
 import { SssError } from '../errors/sss.error.js';
 import { toErrorFrame } from './error-frame.mapper.js';
 import { HandlerRegistry, type SssHandler } from './handler.registry.js';
+import { HandlerTimeouts } from './handler-timeouts.js';
 
 type Frame = Record<string, unknown>;
-
-/** A handler that has not answered yet. */
-interface HandlerRun {
-  /** When it fails with TIMEOUT (ms since epoch). */
-  deadline: number;
-  onError(error: unknown): void;
-}
 
 // Control characters (C0, DEL, C1) are not allowed in channel names.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -30,18 +24,15 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 @Injectable()
 export class FrameRouter {
   private readonly logger = new Logger('SssRouter');
-  /**
-   * Handlers still running, in start order. They all have the same time limit, so the oldest is
-   * always the next to expire: one timer, armed for the oldest, instead of a timer per request.
-   */
-  private readonly runs = new Set<HandlerRun>();
-  private timeoutTimer?: NodeJS.Timeout;
+  private readonly timeouts: HandlerTimeouts;
 
   constructor(
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
     private readonly registry: HandlerRegistry,
     private readonly hub: ChannelHub,
-  ) {}
+  ) {
+    this.timeouts = new HandlerTimeouts(options.limits.handlerTimeout);
+  }
 
   /** Handles one WebSocket message of a socket. Never throws. */
   route(socket: SssSocket, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -176,9 +167,10 @@ export class FrameRouter {
     onResult: (result: unknown) => void,
     onError: (error: unknown) => void,
   ): void {
-    const pending: HandlerRun = { deadline: Date.now() + this.options.limits.handlerTimeout, onError };
-    this.runs.add(pending);
-    this.timeoutTimer ??= this.scheduleTimeouts(this.options.limits.handlerTimeout);
+    const timeoutMs = this.options.limits.handlerTimeout;
+    const pending = this.timeouts.start(() =>
+      onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs))),
+    );
     let running: Promise<unknown>;
     try {
       running = handler(...args);
@@ -187,44 +179,12 @@ export class FrameRouter {
     }
     running.then(
       (result) => {
-        if (this.finish(pending)) onResult(result);
+        if (this.timeouts.finish(pending)) onResult(result);
       },
       (error: unknown) => {
-        if (this.finish(pending)) onError(error);
+        if (this.timeouts.finish(pending)) onError(error);
       },
     );
-  }
-
-  /** Takes a run off the clock; false when it already timed out. */
-  private finish(run: HandlerRun): boolean {
-    if (!this.runs.delete(run)) return false;
-    // Nothing left to time: no timer may keep the process alive longer than a handler would.
-    if (this.runs.size === 0) {
-      clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = undefined;
-    }
-    return true;
-  }
-
-  /** Fails the runs whose time is up, then waits for the oldest of the others. */
-  private expireRuns(): void {
-    this.timeoutTimer = undefined;
-    const now = Date.now();
-    const timeoutMs = this.options.limits.handlerTimeout;
-    for (const run of this.runs) {
-      if (run.deadline > now) {
-        // An onError above may have started a run, and with it a timer: keep one.
-        clearTimeout(this.timeoutTimer);
-        this.timeoutTimer = this.scheduleTimeouts(run.deadline - now);
-        return;
-      }
-      this.runs.delete(run);
-      run.onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs)));
-    }
-  }
-
-  private scheduleTimeouts(delayMs: number): NodeJS.Timeout {
-    return setTimeout(() => this.expireRuns(), Math.max(1, delayMs));
   }
 
   private fail(socket: SssSocket, id: number | undefined, code: string, message: string): void {
