@@ -8,6 +8,12 @@
 /** The protocol version this code speaks; the client sends it as `?v=` on the URL. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The deepest nesting of arrays and objects a client frame may have, the frame object itself
+ * counting as level 1: `{"t":"ask","data":[[1]]}` is 3 deep. Deeper frames get `BAD_FRAME`.
+ */
+export const MAX_FRAME_DEPTH = 64;
+
 /** A channel's position: the last sequence number in an epoch. Epochs change when history is lost. */
 export interface ChannelPosition {
   /** Identifies one unbroken history of the channel. */

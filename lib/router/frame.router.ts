@@ -3,7 +3,15 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssChannelRequest, SssMessageRequest } from '../interfaces/sss-request.interface.js';
-import { ErrorCode, RESERVED_CHANNEL_PREFIX, type ChannelPosition, type ErrorFrame } from '../protocol/frames.js';
+import {
+  ErrorCode,
+  MAX_FRAME_DEPTH,
+  RESERVED_CHANNEL_PREFIX,
+  type AckFrame,
+  type ChannelPosition,
+  type ErrorFrame,
+  type ResponseFrame,
+} from '../protocol/frames.js';
 import type { SssSocket } from '../server/sss-socket.js';
 import { SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
@@ -11,6 +19,7 @@ import { SssError } from '../errors/sss.error.js';
 import { toErrorFrame } from './error-frame.mapper.js';
 import { HandlerRegistry, type SssHandler } from './handler.registry.js';
 import { HandlerTimeouts } from './handler-timeouts.js';
+import { exceedsJsonDepth } from './json-depth.js';
 
 type Frame = Record<string, unknown>;
 
@@ -25,6 +34,8 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 export class FrameRouter {
   private readonly logger = new Logger('SssRouter');
   private readonly timeouts: HandlerTimeouts;
+  /** Handlers whose unencodable result was logged already (bounded by the number of handlers). */
+  private readonly unencodableReported = new Set<string>();
 
   constructor(
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
@@ -39,9 +50,11 @@ export class FrameRouter {
     const now = Date.now();
     socket.lastSeenAt = now;
     if (isBinary) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.binaryFrame);
+    const text = raw.toString();
     let frame: unknown;
     try {
-      frame = JSON.parse(raw.toString());
+      // NOTE: V8's JSON.parse is not recursive, so any depth parses; recursive code comes later.
+      frame = JSON.parse(text);
     } catch {
       return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.malformedJson);
     }
@@ -49,9 +62,12 @@ export class FrameRouter {
       return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.notAnObject);
     }
     const fields = frame as Frame;
-    if (fields.t === 'ping') return socket.sendRaw('{"t":"pong"}');
     const id = fields.id;
     const validId = typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+    if (exceedsJsonDepth(text, MAX_FRAME_DEPTH)) {
+      return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.tooDeep(MAX_FRAME_DEPTH));
+    }
+    if (fields.t === 'ping') return socket.sendRaw('{"t":"pong"}');
     if (!socket.takeRateToken(now)) {
       return this.fail(
         socket,
@@ -98,11 +114,12 @@ export class FrameRouter {
     const source = kind === 'ask' ? this.registry.findAsk(topic) : this.registry.findTell(topic);
     if (!source) return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
     const request: SssMessageRequest = { kind, topic };
+    const handlerName = `@${kind === 'ask' ? 'OnAsk' : 'OnTell'}('${topic}') ${source.name}`;
     this.run(
       source.handler,
       [socket, frame.data, request, topic],
-      (result) => socket.send(kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }),
-      (error) => socket.send(toErrorFrame(id, error, this.logger)),
+      (result) => this.answer(socket, kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }, handlerName),
+      (error) => this.answer(socket, toErrorFrame(id, error, this.logger), handlerName),
     );
   }
 
@@ -136,7 +153,11 @@ export class FrameRouter {
     };
     const refuse = (error: unknown) => {
       this.hub.detach(subscription);
-      socket.send(toErrorFrame(id, error, this.logger));
+      this.answer(
+        socket,
+        toErrorFrame(id, error, this.logger),
+        `@Channel('${matched.route.pattern}') ${matched.route.name}`,
+      );
     };
     this.run(
       matched.route.handler,
@@ -177,14 +198,39 @@ export class FrameRouter {
     } catch (error) {
       running = Promise.reject(error);
     }
-    running.then(
-      (result) => {
-        if (this.timeouts.finish(pending)) onResult(result);
-      },
-      (error: unknown) => {
-        if (this.timeouts.finish(pending)) onError(error);
-      },
-    );
+    running
+      .then(
+        (result) => {
+          if (this.timeouts.finish(pending)) onResult(result);
+        },
+        (error: unknown) => {
+          if (this.timeouts.finish(pending)) onError(error);
+        },
+      )
+      // The last line of defence: nothing that happens after a handler may become an unhandled rejection.
+      .catch((error: unknown) => this.logger.error(describeError(error)));
+  }
+
+  /**
+   * Sends the answer to a request. A result that JSON cannot encode (a BigInt, a circular
+   * reference, a throwing `toJSON`, a value too deep for the stack) becomes INTERNAL_ERROR, logged
+   * once per handler so that a hot handler cannot flood the log.
+   */
+  private answer(socket: SssSocket, frame: ResponseFrame | AckFrame | ErrorFrame, handlerName: string): void {
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (error) {
+      if (!this.unencodableReported.has(handlerName)) {
+        this.unencodableReported.add(handlerName);
+        this.logger.error(
+          `${SssMessages.unencodableResult(handlerName)} (${error instanceof Error ? error.message : typeof error})`,
+        );
+      }
+      const internal: ErrorFrame = { t: 'err', id: frame.id, code: ErrorCode.Internal, message: SssMessages.internal };
+      text = JSON.stringify(internal);
+    }
+    socket.sendRaw(text);
   }
 
   private fail(socket: SssSocket, id: number | undefined, code: string, message: string): void {
@@ -201,4 +247,8 @@ function readPosition(value: unknown): ChannelPosition | undefined | null {
   const { epoch, seq } = value as Record<string, unknown>;
   if (typeof epoch !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return null;
   return { epoch, seq };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : `Non-error thrown: ${typeof error}`;
 }

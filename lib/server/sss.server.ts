@@ -10,10 +10,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
-import { CloseCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
 import { FrameRouter } from '../router/frame.router.js';
 import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
@@ -127,7 +127,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     this.sockets.add(socket);
-    ws.on('message', (data, isBinary) => this.router.route(socket, data, isBinary));
+    ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
     ws.on('close', (code, reason) => this.disconnected(socket, code, reason.toString()));
     const hello: HelloFrame = {
       t: 'hello',
@@ -139,6 +139,24 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (socket.sessionId !== undefined) hello.sessionId = socket.sessionId;
     socket.send(hello);
     this.lifecycle.connected(socket);
+  }
+
+  /**
+   * The boundary between the network and the router: whatever happens while a frame is handled,
+   * nothing escapes this listener (an exception here would end the process). The router answers
+   * every frame itself; this only catches what it failed to.
+   */
+  private receive(socket: SssSocket, data: RawData, isBinary: boolean): void {
+    try {
+      this.router.route(socket, data, isBinary);
+    } catch (error) {
+      this.logger.error(SssMessages.listenerFailed, error instanceof Error ? error.stack : typeof error);
+      try {
+        socket.sendRaw(JSON.stringify({ t: 'err', code: ErrorCode.Internal, message: SssMessages.internal }));
+      } catch {
+        socket.terminate();
+      }
+    }
   }
 
   private disconnected(socket: SssSocket, code: number, reason: string): void {
