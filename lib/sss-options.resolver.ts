@@ -9,6 +9,7 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
     sessionGuards: sessionGuards === undefined ? [] : Array.isArray(sessionGuards) ? sessionGuards : [sessionGuards],
     heartbeatInterval: options.heartbeatInterval ?? 25_000,
     trustProxy: options.trustProxy ?? false,
+    allowedOrigins: options.allowedOrigins,
     shutdownTimeout: options.shutdownTimeout ?? 1_000,
     limits: {
       maxFrameBytes: 65_536,

@@ -1,11 +1,19 @@
-import type { SssGuard, SssLimits, SssRetention } from './sss-module-options.interface.js';
+import type {
+  SssAllowedOrigins,
+  SssGuard,
+  SssLimits,
+  SssRetention,
+  SssTrustProxy,
+} from './sss-module-options.interface.js';
 
 /** The module options with every default filled in. */
 export interface ResolvedSssOptions {
   path: string;
   sessionGuards: SssGuard[];
   heartbeatInterval: number;
-  trustProxy: boolean;
+  trustProxy: SssTrustProxy;
+  /** `undefined`: no Origin check. */
+  allowedOrigins?: SssAllowedOrigins;
   shutdownTimeout: number;
   limits: Required<SssLimits>;
   retention: Required<SssRetention>;

@@ -1,8 +1,29 @@
+import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
 import type { Scaler } from '../scaler/scaler.interface.js';
 
 /** A guard given as a class (created with dependency injection) or as an instance. */
 export type SssGuard = Type<CanActivate> | CanActivate;
+
+/**
+ * Which proxies in front of the server to trust for `X-Forwarded-For`, as Express's `trust proxy`:
+ * - `false`: none; the client address is the TCP peer.
+ * - `true`: every hop; the left-most entry is taken. Risky: any client can write that entry.
+ * - a number `n`: the `n` hops nearest to the server (the TCP peer is hop 0).
+ * - addresses, CIDRs or preset names (`'loopback'`, `'linklocal'`, `'uniquelocal'`), as an array
+ *   or a comma-separated string.
+ * - a function `(address, hop) => boolean`.
+ * The client address is the right-most hop that is not trusted.
+ */
+export type SssTrustProxy = boolean | number | string | string[] | ((address: string, hop: number) => boolean);
+
+/**
+ * The `Origin`s allowed to open a socket (against cross-site WebSocket hijacking with cookie
+ * sessions): exact origins such as `'https://chat.example.com'` (requests without an `Origin`,
+ * which browsers always send, are allowed), or a function that decides, `origin` being `undefined`
+ * when the header is absent.
+ */
+export type SssAllowedOrigins = string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
 
 /** Safety limits; every one has a default that is safe for a public endpoint. */
 export interface SssLimits {
@@ -49,8 +70,10 @@ export interface SssModuleOptions {
   retention?: SssRetention;
   /** Heartbeat interval told to clients, in ms; a socket silent for twice as long is dropped. Default 25000. */
   heartbeatInterval?: number;
-  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). Default false. */
-  trustProxy?: boolean;
+  /** Proxies trusted for X-Forwarded-For (see `SssTrustProxy`). Default false (the TCP peer is the client). */
+  trustProxy?: SssTrustProxy;
+  /** Origins allowed to upgrade; others get HTTP 403 before the 101 (see `SssAllowedOrigins`). Default: no check. */
+  allowedOrigins?: SssAllowedOrigins;
   /** Time given to sockets to close on shutdown before they are terminated, in ms. Default 1000. */
   shutdownTimeout?: number;
   /** Safety limits. Defaults in `SssLimits`. */

@@ -6,6 +6,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  ServiceUnavailableException,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -19,6 +20,7 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
+import { clientAddressResolver, type ClientAddressResolver } from './client-address.js';
 import { LifecycleDispatcher } from './lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './session-guard.runner.js';
 import { SocketRegistry } from './socket.registry.js';
@@ -35,6 +37,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly logger = new Logger('SssServer');
   private readonly socketsPerAddress = new Map<string, number>();
   private readonly runtime: SocketRuntime;
+  private readonly clientAddress: ClientAddressResolver;
   private httpServer?: Server;
   private wss?: WebSocketServer;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -54,6 +57,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   ) {
     const { maxBufferedBytes, messagesPerSecond } = options.limits;
     this.runtime = { scaler, maxBufferedBytes, messagesPerSecond };
+    this.clientAddress = clientAddressResolver(options.trustProxy);
   }
 
   onApplicationBootstrap(): void {
@@ -91,7 +95,13 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
-    if (pathname !== this.options.path) return;
+    if (pathname !== this.options.path) {
+      // Another listener (a @nestjs/platform-ws gateway, for example) may serve this path; when
+      // there is none, Node would neither answer nor close the connection.
+      if (this.httpServer && this.httpServer.listenerCount('upgrade') > 1) return;
+      socket.on('error', destroySelf);
+      return rejectUpgrade(socket, 404, SssMessages.noEndpointAtPath);
+    }
     (request as unknown as Record<symbol, boolean>)[SSS_UPGRADE] = true;
     void this.upgrade(request, socket, head);
   };
@@ -100,7 +110,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     // The client may vanish while the guards run; its socket's errors must not crash the process.
     socket.on('error', destroySelf);
     if (this.closing) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
-    const address = this.addressOf(request);
+    if (!this.isOriginAllowed(request)) return rejectUpgrade(socket, 403, SssMessages.originNotAllowed);
+    const address = this.clientAddress(request);
     const { maxSocketsPerAddress } = this.options.limits;
     const openFromAddress = this.socketsPerAddress.get(address) ?? 0;
     if (maxSocketsPerAddress > 0 && openFromAddress >= maxSocketsPerAddress) {
@@ -109,7 +120,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.countAddress(socket, address, openFromAddress);
     const handshake: SssHandshake = { request, address, locals: {} };
     try {
-      await this.sessionGuards.check(handshake);
+      await this.checkSession(handshake);
     } catch (error) {
       return rejectUpgrade(socket, ...this.describeRejection(error));
     }
@@ -173,13 +184,38 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  private addressOf(request: IncomingMessage): string {
-    if (this.options.trustProxy) {
-      const forwarded = request.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+  /** Runs the session guards, which have `limits.handlerTimeout` to decide. */
+  private async checkSession(handshake: SssHandshake): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new ServiceUnavailableException(SssMessages.sessionCheckTimeout)),
+        this.options.limits.handlerTimeout,
+      );
+    });
+    try {
+      await Promise.race([this.sessionGuards.check(handshake), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    return request.socket.remoteAddress ?? 'unknown';
+  }
+
+  private isOriginAllowed(request: IncomingMessage): boolean {
+    const allowed = this.options.allowedOrigins;
+    if (allowed === undefined) return true;
+    const origin = request.headers.origin;
+    if (typeof allowed === 'function') {
+      try {
+        return allowed(origin, request) === true;
+      } catch (error) {
+        this.logger.error('allowedOrigins threw; the upgrade was refused', error instanceof Error ? error.stack : '');
+        return false;
+      }
+    }
+    // Browsers always send Origin; other clients can send anything, so a missing one proves nothing.
+    if (origin === undefined) return true;
+    const normalized = origin.toLowerCase();
+    return allowed.some((entry) => entry.toLowerCase() === normalized);
   }
 
   /**
