@@ -51,6 +51,7 @@ export const SssMessages = {
   notSubscribed: (channel: string) => `Not subscribed to ${describeValue(channel)}.`,
   tooManySubscriptions: (max: number) => `A socket may hold at most ${max} subscriptions.`,
   rateLimited: (perSecond: number) => `More than ${perSecond} frames per second; slow down.`,
+  flooding: 'Too many frames while over the rate limit.',
   handlerTimeout: (ms: number) => `The handler did not answer within ${ms} ms.`,
   forbidden: 'Forbidden resource',
   internal: 'Internal server error',

@@ -216,6 +216,12 @@ export const CloseCode = {
   Normal: 1000,
   /** The server is shutting down: reconnect (to another instance) at once. */
   GoingAway: 1001,
+  /** A WebSocket protocol violation (for example an unmasked or malformed frame); sent by the ws library. */
+  ProtocolError: 1002,
+  /** A text frame that is not valid UTF-8; sent by the ws library. */
+  InvalidPayload: 1007,
+  /** The socket kept sending while over its `limits.messagesPerSecond` budget (see PROTOCOL.md, Limits). */
+  PolicyViolation: 1008,
   /** A frame was larger than `limits.maxFrameBytes`. */
   TooBig: 1009,
   /** The server booted this socket (reason in the close frame); do not reconnect. */

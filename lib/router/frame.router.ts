@@ -47,28 +47,31 @@ export class FrameRouter {
 
   /** Handles one WebSocket message of a socket. Never throws. */
   route(socket: SssSocket, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    // Frames a closing socket had already sent are dropped unread (a flooder may have sent many).
+    if (!socket.isOpen) return;
     const now = Date.now();
     socket.lastSeenAt = now;
-    if (isBinary) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.binaryFrame);
+    // Every frame pays, first: what a frame costs to read is what a flood costs.
+    const withinBudget = socket.takeRateToken(now);
+    if (isBinary)
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.binaryFrame) : undefined;
     const text = raw.toString();
     let frame: unknown;
     try {
       // NOTE: V8's JSON.parse is not recursive, so any depth parses; recursive code comes later.
       frame = JSON.parse(text);
     } catch {
-      return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.malformedJson);
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.malformedJson) : undefined;
     }
     if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
-      return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.notAnObject);
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.notAnObject) : undefined;
     }
     const fields = frame as Frame;
     const id = fields.id;
     const validId = typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
-    if (exceedsJsonDepth(text, MAX_FRAME_DEPTH)) {
-      return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.tooDeep(MAX_FRAME_DEPTH));
-    }
-    if (fields.t === 'ping') return socket.sendRaw('{"t":"pong"}');
-    if (!socket.takeRateToken(now)) {
+    if (!withinBudget) {
+      // Requests are told why they failed; pings and frames without an id are dropped unanswered.
+      if (validId === undefined) return;
       return this.fail(
         socket,
         validId,
@@ -76,7 +79,12 @@ export class FrameRouter {
         SssMessages.rateLimited(this.options.limits.messagesPerSecond),
       );
     }
+    if (exceedsJsonDepth(text, MAX_FRAME_DEPTH)) {
+      return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.tooDeep(MAX_FRAME_DEPTH));
+    }
     switch (fields.t) {
+      case 'ping':
+        return socket.sendRaw('{"t":"pong"}');
       case 'ask':
       case 'tell':
       case 'sub':
@@ -86,6 +94,14 @@ export class FrameRouter {
       default:
         return this.fail(socket, validId, ErrorCode.UnknownType, SssMessages.unknownType(fields.t));
     }
+  }
+
+  /**
+   * Handles a WebSocket ping or pong control frame: it costs the budget like any frame, and a
+   * ping is answered only within it (RFC 6455 §5.5.3 allows answering only the latest ping).
+   */
+  control(socket: SssSocket, kind: 'ping' | 'pong', answer: () => void): void {
+    if (socket.takeRateToken(Date.now()) && kind === 'ping') answer();
   }
 
   private dispatch(socket: SssSocket, type: 'ask' | 'tell' | 'sub' | 'unsub', id: number, frame: Frame): void {

@@ -70,6 +70,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: this.options.limits.maxFrameBytes,
+      // Control pings are answered by the router, within the socket's budget.
+      autoPong: false,
     });
     // First in line, so that the request is marked as ours before other upgrade listeners see it.
     httpServer.prependListener('upgrade', this.onUpgrade);
@@ -139,6 +141,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     this.sockets.add(socket);
     ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
+    ws.on('ping', (data) => this.router.control(socket, 'ping', () => ws.pong(data)));
+    ws.on('pong', () => this.router.control(socket, 'pong', noAnswer));
     ws.on('close', (code, reason) => this.disconnected(socket, code, reason.toString()));
     const hello: HelloFrame = {
       t: 'hello',
@@ -242,6 +246,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     return [500, SssMessages.internal];
   }
 }
+
+function noAnswer(): void {}
 
 /** An 'error' listener that shares no closure scope (see `countAddress`). */
 function destroySelf(this: Duplex): void {
