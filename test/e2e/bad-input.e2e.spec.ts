@@ -87,6 +87,16 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
     expect(await raw.request({ t: 'sub', id: 12, channel: 'unknown/channel' })).toMatchObject({
       code: ErrorCode.UnknownChannel,
     });
+    // Matching is exact: another case or a trailing slash does not reach the private room's guard.
+    expect(await raw.request({ t: 'sub', id: 121, channel: 'ROOM/secret' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
+    expect(await raw.request({ t: 'sub', id: 122, channel: 'room/secret/' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
+    expect(await raw.request({ t: 'sub', id: 123, channel: 'News' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
     expect(await raw.request({ t: 'sub', id: 13, channel: 'news', since: { epoch: 1 } })).toMatchObject({
       code: ErrorCode.BadFrame,
     });
