@@ -17,7 +17,9 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
       maxSocketsPerAddress: 100,
       maxSubscriptionsPerSocket: 100,
       handlerTimeout: 30_000,
-      maxBufferedBytes: 8 * 1024 * 1024,
+      // Small enough that what a dropped slow consumer loses fits in the default retention (1000
+      // messages): 256 KiB is about 400 chat messages of 650 B (see PROTOCOL.md, Slow consumer).
+      maxBufferedBytes: 256 * 1024,
       maxChannelLength: 256,
       maxTopicLength: 128,
       ...options.limits,

@@ -37,7 +37,10 @@ export interface SssLimits {
   maxSubscriptionsPerSocket?: number;
   /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. Default 30000. */
   handlerTimeout?: number;
-  /** Bytes queued for a socket beyond which it is dropped as a slow consumer (it recovers on reconnect). Default 8 MiB. */
+  /**
+   * Bytes queued for a socket beyond which it is dropped as a slow consumer; it recovers on reconnect
+   * if what it lost (about this many bytes of messages) is still retained. Default 262144 (256 KiB).
+   */
   maxBufferedBytes?: number;
   /** Longest channel name. Default 256. */
   maxChannelLength?: number;
