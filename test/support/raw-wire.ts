@@ -119,3 +119,38 @@ export function serverCloseCode(bytes: Buffer): number | undefined {
   }
   return undefined;
 }
+
+/** A server frame as read off the wire. */
+export interface WireFrame {
+  opcode: number;
+  payload: Buffer;
+}
+
+/** Reads a server's (unmasked) frames from a byte stream that arrives in arbitrary chunks. */
+export class ServerFrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): WireFrame[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: WireFrame[] = [];
+    let offset = 0;
+    while (offset + 2 <= this.pending.length) {
+      let length = this.pending[offset + 1] & 0x7f;
+      let start = offset + 2;
+      if (length === 126) {
+        if (offset + 4 > this.pending.length) break;
+        length = this.pending.readUInt16BE(offset + 2);
+        start += 2;
+      } else if (length === 127) {
+        if (offset + 10 > this.pending.length) break;
+        length = Number(this.pending.readBigUInt64BE(offset + 2));
+        start += 8;
+      }
+      if (start + length > this.pending.length) break;
+      frames.push({ opcode: this.pending[offset] & 0x0f, payload: this.pending.subarray(start, start + length) });
+      offset = start + length;
+    }
+    this.pending = this.pending.subarray(offset);
+    return frames;
+  }
+}
