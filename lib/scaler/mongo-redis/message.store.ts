@@ -6,6 +6,7 @@ import type { SssRetention } from '../../interfaces/sss-module-options.interface
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { SssMessages } from '../../sss.messages.js';
 import type { ScalerMessage } from '../scaler.interface.js';
+import type { RedisSeqCounter } from './redis-seq.counter.js';
 
 /** A stored message; short field names keep documents and indexes small. */
 interface MessageDocument {
@@ -31,7 +32,7 @@ interface MessageDocument {
   at: Date;
 }
 
-/** One document per channel: its epoch, and the last seq handed out. */
+/** One document per channel: its epoch, and a lower bound of its last stored seq. */
 interface ChannelDocument {
   _id: string;
   e: string;
@@ -50,6 +51,8 @@ export interface PendingWrite {
 
 interface ChannelWriter {
   queue: PendingWrite[];
+  /** When the channel document's seq bound was last raised (ms since epoch). */
+  boundRaisedAt: number;
 }
 
 /** A write whose seq is taken and whose document is built. */
@@ -60,24 +63,33 @@ interface Attempt {
 
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
+/** How often a busy channel's document has its seq bound raised. */
+const BOUND_INTERVAL_MS = 1_000;
+/** Epochs remembered (they never change while the channel document exists). */
+const MAX_CACHED_EPOCHS = 10_000;
 
 /**
- * Channel history in MongoDB, and the source of every channel's order.
+ * Channel history in MongoDB, and the arbiter of every channel's order.
  *
- * A writer takes a range of seqs with one atomic `$inc` on the channel's document, then inserts its
- * messages under them; the unique `(channel, seq)` index guarantees that a seq holds at most one
- * document. Every message carries an `_id` chosen before the insert: after any failed or partial
- * insert, the writer reads back which of its messages are stored and settles each publish from
- * that, never from a count the store or driver reported (FerretDB 1.x, for one, reports counts that
- * do not mean "the first N are stored"). A seq that was taken but never stored (a failed insert, a
- * crashed publisher) is closed with a placeholder, inserted under the same unique index, so that
- * exactly one of "the message" and "the placeholder" holds it and every instance agrees.
+ * A writer takes a range of candidate seqs from an atomic counter (`RedisSeqCounter`, seeded from
+ * the store), then inserts its messages under them; the unique `(channel, seq)` index guarantees
+ * that a seq holds at most one document. Every message carries an `_id` chosen before the insert:
+ * after any failed or partial insert, the writer reads back which of its messages are stored and
+ * settles each publish from that, never from a count the store or driver reported (FerretDB 1.x,
+ * for one, reports counts that do not mean "the first N are stored"). A seq that was taken but
+ * never stored (a failed insert, a crashed publisher) is closed with a placeholder, inserted under
+ * the same unique index, so that exactly one of "the message" and "the placeholder" holds it and
+ * every instance agrees.
+ *
+ * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
+ * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
  *
  * Writes of one channel from one process are queued and sent as one insert per round trip, which
  * batches them under load. Everything on the hot path uses the driver directly (no casting).
  */
 export class MessageStore {
   private readonly writers = new Map<string, ChannelWriter>();
+  private readonly epochs = new Map<string, string>();
   private readonly logger = new Logger('SssMessageStore');
   private readonly messagesName: string;
   private readonly channelsName: string;
@@ -87,6 +99,7 @@ export class MessageStore {
     prefix: string,
     private readonly retention: Required<SssRetention>,
     private readonly maxBatchSize: number,
+    private readonly counter: RedisSeqCounter,
   ) {
     this.messagesName = `${prefix}_messages`;
     this.channelsName = `${prefix}_channels`;
@@ -106,7 +119,7 @@ export class MessageStore {
       writer.queue.push(write);
       return;
     }
-    writer = { queue: [write] };
+    writer = { queue: [write], boundRaisedAt: 0 };
     this.writers.set(channel, writer);
     void this.drain(channel, writer);
   }
@@ -114,10 +127,13 @@ export class MessageStore {
   /** The channel's epoch and the last seq handed out, creating the channel on first use. */
   async position(channel: string): Promise<ChannelPosition> {
     return this.guard(async () => {
-      const existing = await this.channels.findOne({ _id: channel });
-      if (existing) return { epoch: existing.e, seq: existing.s };
-      const created = await this.upsertChannel(channel, { $setOnInsert: { e: randomUUID(), s: 0 } });
-      return { epoch: created.e, seq: created.s };
+      const epoch = await this.epochOf(channel);
+      let seq = await this.counter.peek(channel);
+      if (seq === undefined) {
+        await this.seedCounter(channel);
+        seq = (await this.counter.peek(channel)) ?? 0;
+      }
+      return { epoch, seq };
     });
   }
 
@@ -187,7 +203,7 @@ export class MessageStore {
       while (writer.queue.length > 0) {
         const batch = writer.queue.splice(0, this.maxBatchSize);
         try {
-          await this.writeBatch(channel, batch);
+          await this.writeBatch(channel, writer, batch);
         } catch (error) {
           // writeBatch settles every write itself; this is a last resort against a wedged writer.
           rejectAll(batch, error instanceof Error ? error : new Error(String(error)));
@@ -199,15 +215,11 @@ export class MessageStore {
     }
   }
 
-  private async writeBatch(channel: string, batch: PendingWrite[]): Promise<void> {
+  private async writeBatch(channel: string, writer: ChannelWriter, batch: PendingWrite[]): Promise<void> {
     let remaining = batch;
-    let collisions = 0;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.length > 0; attempt++) {
       let position: ChannelPosition;
       try {
-        // A second collision in a row may mean the counter is behind the stored messages (a channel
-        // document restored from an old backup, or written by 0.1): move it past them.
-        if (collisions >= 2) await this.catchUpCounter(channel);
         position = await this.takeSeqs(channel, remaining.length);
       } catch (error) {
         this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
@@ -226,7 +238,7 @@ export class MessageStore {
         if (stored) entry.write.resolve(stored);
         else unstored.push(entry);
       }
-      this.afterInsert(channel, position.seq - attempts.length, position.seq);
+      this.afterInsert(channel, writer, position.seq - attempts.length, position.seq);
       if (unstored.length > 0) {
         // Close the seqs this writer took and did not fill, so that nobody waits for them.
         const seqs = unstored.map((entry) => entry.document.s);
@@ -237,7 +249,6 @@ export class MessageStore {
         this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(outcome.error)}`);
         return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
       }
-      collisions = remaining.length > 0 ? collisions + 1 : 0;
     }
     rejectAll(remaining, new StoreUnavailableError(SssMessages.storeContention));
   }
@@ -294,8 +305,35 @@ export class MessageStore {
 
   /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
   private async takeSeqs(channel: string, count: number): Promise<ChannelPosition> {
-    const document = await this.upsertChannel(channel, { $inc: { s: count }, $setOnInsert: { e: randomUUID() } });
-    return { epoch: document.e, seq: document.s };
+    const epoch = await this.epochOf(channel);
+    let last = await this.counter.take(channel, count);
+    if (last === undefined) {
+      await this.seedCounter(channel);
+      last = await this.counter.take(channel, count);
+      if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
+    }
+    return { epoch, seq: last };
+  }
+
+  /** The channel's epoch, from its document (created on first use); cached, as it never changes. */
+  private async epochOf(channel: string): Promise<string> {
+    const cached = this.epochs.get(channel);
+    if (cached !== undefined) return cached;
+    const document =
+      (await this.channels.findOne({ _id: channel })) ??
+      (await this.upsertChannel(channel, { $setOnInsert: { e: randomUUID(), s: 0 } }));
+    if (this.epochs.size >= MAX_CACHED_EPOCHS) this.epochs.delete(this.epochs.keys().next().value!);
+    this.epochs.set(channel, document.e);
+    return document.e;
+  }
+
+  /** Seeds a missing counter with the last stored seq: the channel document's bound or the newest message. */
+  private async seedCounter(channel: string): Promise<void> {
+    const [document, newest] = await Promise.all([
+      this.channels.findOne({ _id: channel }),
+      this.messages.find({ c: channel }).sort({ s: -1 }).limit(1).project<{ s: number }>({ s: 1 }).toArray(),
+    ]);
+    await this.counter.seed(channel, Math.max(document?.s ?? 0, newest[0]?.s ?? 0));
   }
 
   private async upsertChannel(channel: string, update: mongo.UpdateFilter<ChannelDocument>): Promise<ChannelDocument> {
@@ -314,14 +352,15 @@ export class MessageStore {
     }
   }
 
-  /** Moves the channel's counter past its newest stored message. */
-  private async catchUpCounter(channel: string): Promise<void> {
-    const newest = await this.messages.find({ c: channel }).sort({ s: -1 }).limit(1).project({ s: 1 }).toArray();
-    if (newest.length > 0) await this.channels.updateOne({ _id: channel }, { $max: { s: newest[0].s } });
-  }
-
   /** After seqs `previousSeq + 1` to `lastSeq` were taken. */
-  private afterInsert(channel: string, previousSeq: number, lastSeq: number): void {
+  private afterInsert(channel: string, writer: ChannelWriter, previousSeq: number, lastSeq: number): void {
+    const now = Date.now();
+    if (now - writer.boundRaisedAt >= BOUND_INTERVAL_MS) {
+      writer.boundRaisedAt = now;
+      // Best effort: the bound only has to be at most the last stored seq, and recent enough that
+      // age-based retention never deletes past it.
+      this.channels.updateOne({ _id: channel }, { $max: { s: lastSeq } }).catch(() => undefined);
+    }
     const { maxMessages } = this.retention;
     const trimEvery = Math.max(1, Math.ceil(maxMessages / 10));
     // Every `trimEvery` seqs; a batch may cross such a boundary without ending on it.

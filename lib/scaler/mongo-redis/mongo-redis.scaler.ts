@@ -17,6 +17,7 @@ import type {
   ScalerSignal,
 } from '../scaler.interface.js';
 import { MessageStore, type StoredMessage } from './message.store.js';
+import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
 
 const GAP_FILL_BATCH = 1000;
@@ -94,18 +95,20 @@ export class MongoRedisScaler implements Scaler {
             .createConnection(mongo, { serverSelectionTimeoutMS: 5_000, ...this.options.mongoOptions })
             .asPromise()
         : mongo!;
-    this.store = new MessageStore(
-      this.mongo,
-      this.options.prefix ?? 'sss',
-      this.retention,
-      this.options.maxBatchSize ?? 500,
-    );
-    await this.store.createIndexes();
     await this.fanOut.connect({
       onChannelPayload: (channel, payload) => this.onPayload(channel, payload),
       onSignal: (signal) => this.listener?.onSignal(signal),
       onReconnected: () => this.catchUpAll(),
     });
+    const prefix = this.options.prefix ?? 'sss';
+    this.store = new MessageStore(
+      this.mongo,
+      prefix,
+      this.retention,
+      this.options.maxBatchSize ?? 500,
+      new RedisSeqCounter(this.fanOut.publisher, prefix),
+    );
+    await this.store.createIndexes();
     this.trimTimer = setInterval(
       () => void this.store?.trimByAge().catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
       Math.min(this.retention.maxAgeMs / 10, 60_000),
