@@ -220,6 +220,9 @@ export class MessageStore {
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.length > 0; attempt++) {
       let position: ChannelPosition;
       try {
+        // Colliding again: the counter may be behind what is stored (Redis lost increments in a
+        // failover); move it past the newest stored message.
+        if (attempt >= 2) await this.counter.raise(channel, await this.lastStoredSeq(channel));
         position = await this.takeSeqs(channel, remaining.length);
       } catch (error) {
         this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
@@ -327,13 +330,18 @@ export class MessageStore {
     return document.e;
   }
 
-  /** Seeds a missing counter with the last stored seq: the channel document's bound or the newest message. */
+  /** Seeds a missing counter with the last stored seq. */
   private async seedCounter(channel: string): Promise<void> {
+    await this.counter.seed(channel, await this.lastStoredSeq(channel));
+  }
+
+  /** The last stored seq: the channel document's bound or the newest message, whichever is higher. */
+  private async lastStoredSeq(channel: string): Promise<number> {
     const [document, newest] = await Promise.all([
       this.channels.findOne({ _id: channel }),
       this.messages.find({ c: channel }).sort({ s: -1 }).limit(1).project<{ s: number }>({ s: 1 }).toArray(),
     ]);
-    await this.counter.seed(channel, Math.max(document?.s ?? 0, newest[0]?.s ?? 0));
+    return Math.max(document?.s ?? 0, newest[0]?.s ?? 0);
   }
 
   private async upsertChannel(channel: string, update: mongo.UpdateFilter<ChannelDocument>): Promise<ChannelDocument> {

@@ -7,8 +7,16 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
 `;
 
+// Moves the counter up to `ARGV[1]` if it is below (never down).
+const RAISE_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
 interface CounterCommands {
   sssTakeSeqs(key: string, count: number): Promise<number | null>;
+  sssRaiseSeq(key: string, atLeast: number): Promise<number>;
 }
 
 /**
@@ -27,6 +35,7 @@ export class RedisSeqCounter {
     private readonly prefix: string,
   ) {
     redis.defineCommand('sssTakeSeqs', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    redis.defineCommand('sssRaiseSeq', { numberOfKeys: 1, lua: RAISE_SCRIPT });
     this.redis = redis as Redis & CounterCommands;
   }
 
@@ -45,6 +54,11 @@ export class RedisSeqCounter {
   /** Sets a missing counter; a counter set meanwhile by another instance is kept. */
   async seed(channel: string, lastStoredSeq: number): Promise<void> {
     await this.redis.set(this.key(channel), lastStoredSeq, 'NX');
+  }
+
+  /** Moves the counter past `lastStoredSeq` if it is behind (seqs it hands out keep colliding). */
+  async raise(channel: string, lastStoredSeq: number): Promise<void> {
+    await this.redis.sssRaiseSeq(this.key(channel), lastStoredSeq);
   }
 
   // The hash tag keeps a channel's keys in one Redis Cluster slot.
