@@ -111,6 +111,21 @@ export class ChannelStream {
     return this.recent.after(seq);
   }
 
+  /**
+   * Keeps messages read from the store that end just before the oldest recent one (or at
+   * `lastSeq` when none is held), so that the next recovery finds them in memory.
+   */
+  addOlder(older: ScalerMessage[]): void {
+    if (older.length === 0) return;
+    if (this.recent.size > 0) return this.recent.prepend(older);
+    if (older[older.length - 1].seq !== this.lastSeq) return;
+    const start = Math.max(0, older.length - this.recent.capacity);
+    for (let index = start; index < older.length; index++) {
+      if (index > start && older[index].seq !== older[index - 1].seq + 1) return this.recent.clear();
+      this.recent.push(older[index]);
+    }
+  }
+
   /** The first seq the recent messages cover (`lastSeq + 1` when none are held). */
   get coveredFrom(): number {
     return this.recent.firstSeq ?? this.lastSeq + 1;

@@ -233,7 +233,7 @@ export class MongoRedisScaler implements Scaler {
         return { recovered: false, reason: 'epoch_changed', position: position() };
       }
       if (older === 'out_of_retention') return { recovered: false, reason: 'out_of_retention', position: position() };
-      stream.recent.prepend(older);
+      stream.addOlder(older);
       fromMemory = stream.recentAfter(since.seq);
       if (!fromMemory && older.length > 0) {
         const newer = stream.recentAfter(older[older.length - 1].seq);
