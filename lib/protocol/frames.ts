@@ -201,6 +201,8 @@ export const ErrorCode = {
   Unavailable: 'UNAVAILABLE',
   /** Anything else; the server logs the cause and never sends stack traces. */
   Internal: 'INTERNAL_ERROR',
+  /** The `sub` was ended by an `unsub` (or a boot) before it was answered. */
+  Cancelled: 'CANCELLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
