@@ -20,7 +20,7 @@ export interface ReconnectOptions extends BackoffOptions {
    * The first attempt after a lost connection (a drop, or close code 1001 from a server going away)
    * waits a uniformly random time in `[0, spreadWindow)` ms, so that the clients of a lost instance
    * do not all land on the survivors at once; later failed attempts use the exponential backoff.
-   * Keep it well under the failover time you promise. Default: 1000.
+   * Capped by `maxDelay`. Keep it well under the failover time you promise. Default: 1000.
    */
   spreadWindow: number;
 }
@@ -61,9 +61,13 @@ export class ReconnectBackoff {
     return Math.floor(this.random() * bound);
   }
 
-  /** A delay spread uniformly over `[0, spreadWindow)` that does not grow the backoff (first attempt after a drop). */
+  /**
+   * A delay spread uniformly over `[0, min(spreadWindow, maxDelay))` that does not grow the backoff
+   * (the first attempt after a lost connection).
+   */
   spread(): number {
-    return Math.floor(this.random() * Math.max(0, this.options.spreadWindow ?? this.options.initialDelay));
+    const window = Math.min(this.options.spreadWindow ?? this.options.initialDelay, this.options.maxDelay);
+    return Math.floor(this.random() * Math.max(0, window));
   }
 
   /** Starts over from `initialDelay` (after a successful connection). */

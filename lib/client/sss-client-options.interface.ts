@@ -46,7 +46,7 @@ export interface SssClientOptions {
   connectTimeout?: number;
   /**
    * Automatic reconnection after a drop; `false` disables it. The first attempt after a drop or a
-   * 1001 waits a random time spread over `spreadWindow`; later failed attempts back off exponentially.
+   * 1001 waits a random time spread over `spreadWindow` (at most `maxDelay`); later failed attempts back off exponentially.
    * Default: `{ spreadWindow: 1000, initialDelay: 250, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
    */
   reconnect?: Partial<ReconnectOptions> | false;

@@ -55,4 +55,9 @@ describe('ReconnectBackoff', () => {
     // Spread over the whole window, not bunched at its start.
     expect(delays.filter((delay) => delay >= options.spreadWindow / 2).length).toBeGreaterThan(300);
   });
+
+  it('caps the spread window by maxDelay', () => {
+    const backoff = new ReconnectBackoff({ ...options, maxDelay: 300, spreadWindow: 1000 }, () => 0.999_999);
+    expect(backoff.spread()).toBe(299);
+  });
 });
