@@ -151,8 +151,37 @@ describe('SssClient re-subscription after a reconnect', () => {
     const retry = await within(second.next('sub'), 1000);
     expect(retry).toMatchObject({ channel: 'room/1', since: { epoch: 'e1', seq: 1 } });
     if (retry === 'still waiting') return;
+    // The server may still accept the first attempt, so the retry ends it first.
+    expect(second.received.filter((frame) => frame.t !== 'ping').map((frame) => frame.t)).toEqual([
+      'sub',
+      'unsub',
+      'sub',
+    ]);
     second.send({ t: 'subbed', id: retry.id, channel: 'room/1', epoch: 'e1', seq: 1, recovered: true });
     await vi.waitFor(() => expect(resubscribed).toEqual([{ recovered: true }]));
+    expect(sub.closed).toBe(false);
+  });
+
+  it('delivers exactly once when a timed-out re-subscription is answered late', async () => {
+    const { server, connection, sub, seen } = await subscribedAt(1, {
+      resubscribe: { timeout: 50, initialDelay: 10, maxDelay: 10 },
+    });
+    const { second, resub } = await reconnected(server, connection);
+    const unsub = await second.next('unsub');
+    const retry = await second.next('sub');
+    // What the server sends in order: the late answer to the first attempt and what followed it, the
+    // ack of the unsub, then the answer to the retry with the missed messages.
+    second.sendAll([
+      { t: 'subbed', id: resub.id, channel: 'room/1', epoch: 'e1', seq: 1, recovered: true },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 2, epoch: 'e1' },
+      { t: 'ack', id: unsub.id },
+      { t: 'subbed', id: retry.id, channel: 'room/1', epoch: 'e1', seq: 1, recovered: true },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 2, epoch: 'e1' },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 3, epoch: 'e1' },
+    ]);
+    await vi.waitFor(() => expect(seen).toEqual([1, 2, 3]));
+    await sleep(30);
+    expect(seen).toEqual([1, 2, 3]);
     expect(sub.closed).toBe(false);
   });
 
