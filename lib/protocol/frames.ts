@@ -181,6 +181,8 @@ export const ErrorCode = {
   AlreadySubscribed: 'ALREADY_SUBSCRIBED',
   /** `unsub` for a channel the socket is not subscribed to. */
   NotSubscribed: 'NOT_SUBSCRIBED',
+  /** The `sub` was ended by an `unsub` (or a boot) before it was answered. */
+  Cancelled: 'CANCELLED',
   /** The socket reached `limits.maxSubscriptionsPerSocket`. */
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** The socket sent more than `limits.messagesPerSecond`. */
@@ -201,8 +203,6 @@ export const ErrorCode = {
   Unavailable: 'UNAVAILABLE',
   /** Anything else; the server logs the cause and never sends stack traces. */
   Internal: 'INTERNAL_ERROR',
-  /** The `sub` was ended by an `unsub` (or a boot) before it was answered. */
-  Cancelled: 'CANCELLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
