@@ -4,7 +4,7 @@ import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nest
 import { FiltersOnlyErrorProxy } from './context/filters-only-error.proxy.js';
 import { SssParamsFactory } from './context/sss-params.factory.js';
 import { HandlerRegistry, type SssHandler } from './router/handler.registry.js';
-import { LifecycleDispatcher } from './server/lifecycle.dispatcher.js';
+import { LifecycleDispatcher } from './lifecycle/lifecycle.dispatcher.js';
 import { SSS_CONTEXT_TYPE } from './sss.constants.js';
 import { SssMetadataAccessor } from './sss-metadata.accessor.js';
 

@@ -8,7 +8,7 @@ import { FrameRouter } from './router/frame.router.js';
 import { HandlerRegistry } from './router/handler.registry.js';
 import { MemoryScaler } from './scaler/memory.scaler.js';
 import type { Scaler } from './scaler/scaler.interface.js';
-import { LifecycleDispatcher } from './server/lifecycle.dispatcher.js';
+import { LifecycleDispatcher } from './lifecycle/lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './server/session-guard.runner.js';
 import { SocketRegistry } from './server/socket.registry.js';
 import { SssServer } from './server/sss.server.js';
