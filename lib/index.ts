@@ -27,7 +27,14 @@ export type {
   OnSssUnsubscribe,
   SssDisconnectInfo,
 } from './interfaces/sss-lifecycle.interface.js';
-export type { SssGuard, SssLimits, SssModuleOptions, SssRetention } from './interfaces/sss-module-options.interface.js';
+export type {
+  SssAllowedOrigins,
+  SssGuard,
+  SssLimits,
+  SssModuleOptions,
+  SssRetention,
+  SssTrustProxy,
+} from './interfaces/sss-module-options.interface.js';
 export type {
   SssChannelRequest,
   SssMessageRequest,
