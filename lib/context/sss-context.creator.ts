@@ -1,5 +1,6 @@
 import { Injectable, type Type } from '@nestjs/common';
 import {
+  CUSTOM_ROUTE_ARGS_METADATA,
   GUARDS_METADATA,
   INTERCEPTORS_METADATA,
   PIPES_METADATA,
@@ -57,9 +58,9 @@ export class SssContextCreator {
   }
 
   /**
-   * A method with no guard, interceptor, pipe or filter anywhere (global ones included) is called
-   * directly with its params: what the pipeline would do, without its promises and contexts.
-   * `undefined` when something applies.
+   * A method with no guard, interceptor, pipe or filter anywhere (global ones included) and no
+   * custom param decorator is called directly with its params: what the pipeline would do, without
+   * its promises and contexts. `undefined` when something applies.
    */
   private createDirect(instance: object, method: Method, methodName: string): SssHandler | undefined {
     const classRef = instance.constructor as Type;
@@ -80,7 +81,8 @@ export class SssContextCreator {
       { pipes?: unknown[] }
     >;
     const paramPipes = Object.values(paramDecorators).some((param) => hasEntries(param.pipes));
-    if (globals.some(hasEntries) || declared || paramPipes) return undefined;
+    const customParams = Object.keys(paramDecorators).some((key) => key.includes(CUSTOM_ROUTE_ARGS_METADATA));
+    if (globals.some(hasEntries) || declared || paramPipes || customParams) return undefined;
     const { argsLength, getParamsMetadata } = this.externalContextCreator.getMetadata(
       instance as Record<string, unknown>,
       methodName,
@@ -91,17 +93,26 @@ export class SssContextCreator {
     const params = getParamsMetadata(this.externalContextCreator.getContextModuleKey(classRef)) ?? [];
     return (...args: unknown[]): Promise<unknown> => {
       try {
-        let callArgs = args;
-        if (argsLength > 0) {
-          callArgs = new Array<unknown>(argsLength).fill(undefined);
-          for (const param of params) callArgs[param.index] = (param.extractValue as Method)(...args);
+        if (argsLength === 0) return settle(method.apply(instance, args));
+        const callArgs = new Array<unknown>(argsLength).fill(undefined);
+        let deferred = false;
+        for (const param of params) {
+          const value = (param.extractValue as Method)(...args);
+          callArgs[param.index] = value;
+          deferred ||= isThenable(value);
         }
+        // The pipeline awaits every param (e.g. a Promise a session guard left in `locals`).
+        if (deferred) return Promise.all(callArgs).then((values) => settle(method.apply(instance, values)));
         return settle(method.apply(instance, callArgs));
       } catch (error) {
         return Promise.reject(error);
       }
     };
   }
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 function hasEntries(entries: unknown): boolean {

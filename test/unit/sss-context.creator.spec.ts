@@ -207,6 +207,11 @@ describe('SssContextCreator', () => {
       expect(await call(moduleRef, 'observable')).toBe(3);
     });
 
+    it('awaits a param that is a promise before the call, as the pipeline does', async () => {
+      moduleRef = await start();
+      expect(await call(moduleRef, 'value', Promise.resolve(5))).toBe(10);
+    });
+
     it('turns a synchronous throw into a rejection with the same error', async () => {
       moduleRef = await start();
       const error = await rejectionOf(call(moduleRef, 'throws'));
