@@ -12,6 +12,14 @@ export const SssMessages = {
     'SssModule needs an HTTP server to attach to. Create the app with NestFactory.create() (not createApplicationContext) or use SssPublisher alone.',
   unresolvableSessionGuard: (name: string) =>
     `The session guard ${name} could not be created. Register it as a provider (or make its dependencies available to SssModule through "imports").`,
+  requestScopedGateway: (name: string) =>
+    `${name} is a request-scoped @SssGateway (or depends on a request-scoped provider). One gateway instance serves every socket: make ${name} and its dependencies singletons (the default scope).`,
+  filterReturnIgnored: (name: string) =>
+    `The exception filter ${name} returned a value for a failed SSS handler; it is ignored and the client still gets an error. A filter changes that error by throwing (extend BaseSssExceptionFilter).`,
+  invalidOption: (option: string, expected: string, got: string) =>
+    `SssModule: ${option} must be ${expected}; got ${got}.`,
+  retentionWithCustomScaler:
+    "SssModule: `retention` configures the embedded scaler only, and `scaler` is set. Move the retention into the scaler's own options (e.g. new MongoRedisScaler({ retention })) and remove the module-level `retention`.",
   malformedJson: 'The frame is not valid JSON.',
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',

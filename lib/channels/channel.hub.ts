@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, type ChannelPosition, type SkipFrame, type SubscribedFrame } from '../protocol/frames.js';
 import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
-import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
+import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SocketRegistry } from '../server/socket.registry.js';
 import { SharedFrame, type SssSocket } from '../server/sss-socket.js';
 import { SSS_SCALER } from '../sss.constants.js';
