@@ -1,6 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ChannelHub } from './channels/channel.hub.js';
+import { SignalRouter } from './router/signal.router.js';
 import { SssContextCreator } from './context/sss-context.creator.js';
 import type { ResolvedSssOptions } from './interfaces/resolved-options.interface.js';
 import type { SssModuleOptions } from './interfaces/sss-module-options.interface.js';
@@ -50,6 +51,7 @@ import { resolveSssOptions } from './sss-options.resolver.js';
     SocketRegistry,
     ChannelHub,
     FrameRouter,
+    SignalRouter,
     SessionGuardRunner,
     SssServer,
     SssPublisher,
@@ -61,12 +63,16 @@ export class SssModule extends SssConfigurableModule implements OnModuleInit, On
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
     private readonly hub: ChannelHub,
+    private readonly signals: SignalRouter,
   ) {
     super();
   }
 
   async onModuleInit(): Promise<void> {
-    await this.scaler.connect(this.hub);
+    await this.scaler.connect({
+      onMessage: (message) => this.hub.onMessage(message),
+      onSignal: (signal) => this.signals.route(signal),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, type ChannelPosition, type SkipFrame, type SubscribedFrame } from '../protocol/frames.js';
-import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
+import type { Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
-import { SocketRegistry } from '../server/socket.registry.js';
 import { SharedFrame, type SssSocket } from '../server/sss-socket.js';
 import { SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
@@ -27,13 +26,12 @@ interface LocalChannel {
  * subscriber, and brings re-subscribing sockets up to date before they get live messages.
  */
 @Injectable()
-export class ChannelHub implements ScalerListener {
+export class ChannelHub {
   private readonly logger = new Logger('SssChannelHub');
   private readonly channels = new Map<string, LocalChannel>();
 
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
-    private readonly sockets: SocketRegistry,
     private readonly lifecycle: LifecycleDispatcher,
   ) {}
 
@@ -139,20 +137,6 @@ export class ChannelHub implements ScalerListener {
     for (const subscription of channel.subscribers.values()) {
       this.deliver(subscription, message, frame);
     }
-  }
-
-  onSignal(signal: ScalerSignal): void {
-    if (signal.target.type === 'channel') {
-      if (signal.kind === 'boot') this.bootChannel(signal.target.id, signal.reason || SssMessages.channelBooted);
-      return;
-    }
-    const sockets = this.sockets.find(signal.target);
-    if (signal.kind === 'boot') {
-      for (const socket of [...sockets]) socket.boot(signal.reason || SssMessages.booted);
-      return;
-    }
-    const frame = new SharedFrame(JSON.stringify({ t: 'tell', topic: signal.topic, data: signal.data }));
-    for (const socket of sockets) socket.sendShared(frame);
   }
 
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {
