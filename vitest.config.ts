@@ -5,10 +5,24 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
-    include: ['test/**/*.spec.ts', 'lib/**/*.spec.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    globalSetup: ['test/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        // No server at all: a unit test that needs one belongs to e2e.
+        test: { name: 'unit', include: ['test/unit/**/*.spec.ts', 'lib/**/*.spec.ts'] },
+      },
+      {
+        extends: true,
+        // The MongoDB-compatible server the end-to-end suites share; each starts its own Redis.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.spec.ts', 'test/browser/**/*.spec.ts', 'test/fuzz/**/*.spec.ts'],
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { CanActivate, Type } from '@nestjs/common';
 import type { Scaler } from '../scaler/scaler.interface.js';
 
@@ -6,57 +5,57 @@ import type { Scaler } from '../scaler/scaler.interface.js';
 export type SssGuard = Type<CanActivate> | CanActivate;
 
 /**
- * Which proxies in front of the server to trust for `X-Forwarded-For`, as Express's `trust proxy`:
- * - `false`: none; the client address is the TCP peer.
- * - `true`: every hop; the left-most entry is taken. Risky: any client can write that entry.
- * - a number `n`: the `n` hops nearest to the server (the TCP peer is hop 0).
- * - addresses, CIDRs or preset names (`'loopback'`, `'linklocal'`, `'uniquelocal'`), as an array
- *   or a comma-separated string.
- * - a function `(address, hop) => boolean`.
- * The client address is the right-most hop that is not trusted.
+ * Safety limits; every one has a default that is safe for a public endpoint. `undefined` means the
+ * default; a negative, fractional or non-number value fails startup naming the limit. `0` switches
+ * a limit off where that can make sense, and is refused where it cannot.
  */
-export type SssTrustProxy = boolean | number | string | string[] | ((address: string, hop: number) => boolean);
-
-/**
- * The `Origin`s allowed to open a socket (against cross-site WebSocket hijacking with cookie
- * sessions): exact origins such as `'https://chat.example.com'` (requests without an `Origin`,
- * which browsers always send, are allowed), or a function that decides, `origin` being `undefined`
- * when the header is absent.
- */
-export type SssAllowedOrigins = string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
-
-/** Safety limits; every one has a default that is safe for a public endpoint. */
 export interface SssLimits {
-  /** Largest accepted frame in bytes; bigger frames close the socket with 1009. Default 65536. */
+  /** Largest accepted frame in bytes; bigger frames close the socket with 1009. Positive integer; 0 is refused. Default 65536. */
   maxFrameBytes?: number;
-  /** Frames a socket may send per second (bursts up to twice that); beyond, requests fail with RATE_LIMITED. Default 100. */
+  /** Frames a socket may send per second (bursts up to twice that); beyond, requests fail with RATE_LIMITED. 0: no rate limit. Default 100. */
   messagesPerSecond?: number;
-  /** Open sockets per client address; beyond, the upgrade gets HTTP 429. 0 disables the limit. Default 100. */
+  /** Open sockets per client address; beyond, the upgrade gets HTTP 429. 0: no limit. Default 100. */
   maxSocketsPerAddress?: number;
-  /** Subscriptions one socket may hold. Default 100. */
+  /** Subscriptions one socket may hold; beyond, TOO_MANY_SUBSCRIPTIONS. 0: no limit. Default 100. */
   maxSubscriptionsPerSocket?: number;
-  /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. Default 30000. */
+  /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. 1 to 2147483647; 0 is refused. Default 30000. */
   handlerTimeout?: number;
   /**
    * Bytes queued for a socket beyond which it is dropped as a slow consumer; it recovers on reconnect
-   * if what it lost (about this many bytes of messages) is still retained. Default 262144 (256 KiB).
+   * if what it lost (about this many bytes of messages) is still retained. Positive integer; 0 is
+   * refused. Default 262144 (256 KiB).
    */
   maxBufferedBytes?: number;
-  /** Longest channel name. Default 256. */
+  /** Longest channel name. Positive integer; 0 is refused. Default 256. */
   maxChannelLength?: number;
-  /** Longest ask/tell topic. Default 128. */
+  /** Longest ask/tell topic. Positive integer; 0 is refused. Default 128. */
   maxTopicLength?: number;
 }
 
 /** How long channel history is kept for recovery. */
 export interface SssRetention {
-  /** Messages kept per channel. Default 1000. */
+  /** Messages kept per channel. Positive integer; 0 is refused. Default 1000. */
   maxMessages?: number;
-  /** Age in ms after which messages are dropped. Default 86400000 (one day). */
+  /** Age in ms after which messages are dropped. Positive integer; 0 is refused. Default 86400000 (one day). */
   maxAgeMs?: number;
 }
 
-/** Options of `SssModule.forRoot()` / `forRootAsync()`. */
+/**
+ * Which proxies may tell the client address through `X-Forwarded-For`, as Express's `trust proxy`:
+ * `true` (all), `false` (none), a hop count, addresses or CIDR ranges (also `'loopback'`,
+ * `'linklocal'`, `'uniquelocal'`), as an array or a comma-separated string, or a function
+ * `(address, hopIndex) => boolean`.
+ */
+export type SssTrustProxy = boolean | number | string | string[] | ((address: string, hopIndex: number) => boolean);
+
+/** Origins whose pages may open a socket: a list of origins (`'https://example.com'`) or a function. */
+export type SssAllowedOrigins = string[] | ((origin: string | undefined) => boolean);
+
+/**
+ * Options of `SssModule.forRoot()` / `forRootAsync()`, checked at startup: `undefined` means the
+ * default; a value of the wrong type or out of range fails startup with an `SssConfigurationError`
+ * that names the option.
+ */
 export interface SssModuleOptions {
   /** URL path of the WebSocket endpoint on the app's HTTP server. Default '/sss'. */
   path?: string;
@@ -69,15 +68,18 @@ export interface SssModuleOptions {
   sessionGuards?: SssGuard | SssGuard[];
   /** The scaler that orders, stores and fans out messages. Default: the embedded in-memory scaler. */
   scaler?: Scaler;
-  /** History kept by the embedded scaler for recovery. Defaults in `SssRetention`. */
+  /**
+   * History kept by the embedded scaler for recovery. Defaults in `SssRetention`. The embedded
+   * scaler's only: with `scaler` set, give the retention to that scaler (startup fails otherwise).
+   */
   retention?: SssRetention;
-  /** Heartbeat interval told to clients, in ms; a socket silent for twice as long is dropped. Default 25000. */
+  /** Heartbeat interval told to clients, in ms; a socket silent for twice as long is dropped. 1 to 2147483647. Default 25000. */
   heartbeatInterval?: number;
-  /** Proxies trusted for X-Forwarded-For (see `SssTrustProxy`). Default false (the TCP peer is the client). */
+  /** Proxies trusted to give the client address in `X-Forwarded-For`. Default false (the TCP peer is the client). */
   trustProxy?: SssTrustProxy;
-  /** Origins allowed to upgrade; others get HTTP 403 before the 101 (see `SssAllowedOrigins`). Default: no check. */
+  /** Origins allowed to open a socket (checked before the 101). Default: any origin. */
   allowedOrigins?: SssAllowedOrigins;
-  /** Time given to sockets to close on shutdown before they are terminated, in ms. Default 1000. */
+  /** Time given to sockets to close on shutdown before they are terminated, in ms. 0: terminate at once. Default 1000. */
   shutdownTimeout?: number;
   /** Safety limits. Defaults in `SssLimits`. */
   limits?: SssLimits;

@@ -162,7 +162,8 @@ export class SssSocket {
    */
   takeRateToken(now: number): boolean {
     const perSecond = this.runtime.messagesPerSecond;
-    if (!(perSecond > 0)) return true;
+    // 0 (off) resolves to Infinity; anything not finite and positive means no limit.
+    if (!(perSecond > 0 && perSecond < Infinity)) return true;
     const capacity = perSecond * 2;
     this.rateTokens = Math.min(capacity, this.rateTokens + ((now - this.rateCheckedAt) / 1000) * perSecond);
     this.rateCheckedAt = now;

@@ -20,8 +20,8 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
+import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { clientAddressResolver, type ClientAddressResolver } from './client-address.js';
-import { LifecycleDispatcher } from './lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './session-guard.runner.js';
 import { SocketRegistry } from './socket.registry.js';
 import { SssSocket, type SocketRuntime } from './sss-socket.js';
@@ -210,7 +210,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const origin = request.headers.origin;
     if (typeof allowed === 'function') {
       try {
-        return allowed(origin, request) === true;
+        return allowed(origin) === true;
       } catch (error) {
         this.logger.error('allowedOrigins threw; the upgrade was refused', error instanceof Error ? error.stack : '');
         return false;
