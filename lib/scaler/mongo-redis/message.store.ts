@@ -370,7 +370,8 @@ export class MessageStore {
       this.channels.updateOne({ _id: channel }, { $max: { s: lastSeq } }).catch(() => undefined);
     }
     const { maxMessages } = this.retention;
-    const trimEvery = Math.max(1, Math.ceil(maxMessages / 10));
+    // NOTE: every half retention, not more often: a delete scans the collection on FerretDB.
+    const trimEvery = Math.max(1, Math.ceil(maxMessages / 2));
     // Every `trimEvery` seqs; a batch may cross such a boundary without ending on it.
     if (Math.floor(lastSeq / trimEvery) !== Math.floor(previousSeq / trimEvery) && lastSeq > maxMessages) {
       this.messages.deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } }).catch(() => undefined);

@@ -25,7 +25,8 @@ export interface MongoRedisScalerOptions {
   retention?: SssRetention;
   /**
    * How long an instance waits for the messages before one that arrived out of order before it
-   * reads them from MongoDB, in ms. Default 200.
+   * reads them from MongoDB, in ms. They are usually in flight and arrive by themselves; a read is
+   * for what Redis lost. Default 1000.
    */
   gapFillDelay?: number;
   /**

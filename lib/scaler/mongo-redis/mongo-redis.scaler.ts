@@ -23,8 +23,6 @@ import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.inter
 const GAP_FILL_BATCH = 1000;
 /** The longest wait between two attempts to fill a gap. */
 const MAX_FILL_RETRY_MS = 2_000;
-/** How often a recovery read looks again for seqs still in flight. */
-const HOLE_RECHECK_MS = 100;
 /** Seqs older than this, before the age limit, are never closed: they may have expired. */
 const AGE_SAFETY_MARGIN_MS = 60_000;
 
@@ -78,7 +76,7 @@ export class MongoRedisScaler implements Scaler {
     if ((options as { history?: boolean }).history === false) throw new Error(SssMessages.historyOffMoved);
     if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
     this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
-    this.gapFillDelay = options.gapFillDelay ?? 200;
+    this.gapFillDelay = options.gapFillDelay ?? 1_000;
     this.gapTimeout = options.gapTimeout ?? 1_000;
     this.recentMessages = options.recentMessages ?? this.retention.maxMessages;
     this.reads = new ReadLimiter(options.maxConcurrentReads ?? 4);
@@ -291,12 +289,14 @@ export class MongoRedisScaler implements Scaler {
       if (missing.length === 0) return wanted.map((entry) => entry.message);
       if (!this.closable(stored, missing, upTo)) return 'out_of_retention';
       if (closed) throw new StoreUnavailableError(SssMessages.storeHoles(channel));
-      if (Date.now() - startedAt < this.gapTimeout) {
-        await sleep(HOLE_RECHECK_MS);
-        continue;
+      // In flight or abandoned: give their publishers `gapTimeout` (no reads meanwhile), then close.
+      const waited = Date.now() - startedAt;
+      if (waited < this.gapTimeout) {
+        await sleep(this.gapTimeout - waited);
+      } else {
+        await store.closeSeqs(channel, epoch, missing);
+        closed = true;
       }
-      await store.closeSeqs(channel, epoch, missing);
-      closed = true;
     }
   }
 
@@ -370,9 +370,12 @@ export class MongoRedisScaler implements Scaler {
     stream.filling = true;
     let retryIn: number | undefined;
     try {
+      // A seq missing for `gapTimeout` is closed first and read once: the read then finds either
+      // the placeholder or the message that won its seq. (No read before: FerretDB scans.)
+      if (this.waitedOut(stream)) await this.closeMissing(stream);
       await this.readMissing(stream, readOn);
       if (this.streams.get(stream.channel) !== stream) return;
-      if (stream.hasGap) retryIn = await this.closeOrWait(stream);
+      if (stream.hasGap) retryIn = this.nextFill(stream);
     } catch (error) {
       this.logger.warn(`${stream.channel}: cannot read missed messages yet (${(error as Error).message})`);
       retryIn = Math.min(MAX_FILL_RETRY_MS, this.gapFillDelay * 2 ** (attempt + 1));
@@ -407,10 +410,24 @@ export class MongoRedisScaler implements Scaler {
     }
   }
 
-  /** Closes the seqs before the first waiting message once they waited long enough; else how long to wait. */
-  private async closeOrWait(stream: ChannelStream): Promise<number | undefined> {
+  /** Whether the stream's gap is within retention and waited `gapTimeout`. */
+  private waitedOut(stream: ChannelStream): boolean {
+    const firstAhead = stream.firstAheadSeq;
+    if (firstAhead === undefined || stream.gapSince === undefined) return false;
+    if (firstAhead - 1 - stream.lastSeq >= this.retention.maxMessages) return false;
+    return Date.now() - stream.gapSince >= this.gapTimeout;
+  }
+
+  /** Closes the seqs before the first waiting message with placeholders. */
+  private async closeMissing(stream: ChannelStream): Promise<void> {
+    const missing: number[] = [];
+    for (let seq = stream.lastSeq + 1; seq < stream.firstAheadSeq!; seq++) missing.push(seq);
+    await this.requireStore().closeSeqs(stream.channel, stream.epoch, missing);
+  }
+
+  /** When to look at a remaining gap again, in ms; undefined when nothing is left to wait for. */
+  private nextFill(stream: ChannelStream): number | undefined {
     const firstAhead = stream.firstAheadSeq!;
-    const waited = Date.now() - (stream.gapSince ?? Date.now());
     if (firstAhead - 1 - stream.lastSeq >= this.retention.maxMessages) {
       // This instance fell behind by more than the history holds: subscribers see the jump and
       // re-subscribe, and are told what they cannot recover.
@@ -418,12 +435,8 @@ export class MongoRedisScaler implements Scaler {
       stream.skipGap(this.deliver);
       return stream.hasGap ? this.gapFillDelay : undefined;
     }
-    if (waited < this.gapTimeout) return Math.max(this.gapFillDelay, this.gapTimeout - waited);
-    const missing: number[] = [];
-    for (let seq = stream.lastSeq + 1; seq < firstAhead; seq++) missing.push(seq);
-    await this.requireStore().closeSeqs(stream.channel, stream.epoch, missing);
-    // Read them back: each is now the placeholder or the message that won its seq.
-    return 0;
+    const waited = Date.now() - (stream.gapSince ?? Date.now());
+    return Math.max(0, this.gapTimeout - waited);
   }
 
   private requireStore(): MessageStore {
