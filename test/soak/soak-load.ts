@@ -65,7 +65,11 @@ const CONNECT_CONCURRENCY = 20;
 export class SoakSubscribers {
   readonly clients: ClientRecord[] = [];
   readonly subscriptions: SubscriptionRecord[] = [];
+  /** When the last message arrived, on the timeline. */
+  lastDeliveryAt = 0;
   private readonly sockets: SssClient[] = [];
+  /** Set once the soak closes its clients: the `closed` events that follow are the soak's, not the product's. */
+  private stopping = false;
 
   constructor(private readonly timeline: SoakTimeline) {}
 
@@ -85,6 +89,7 @@ export class SoakSubscribers {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.sockets.map((socket) => socket.close()));
   }
 
@@ -142,6 +147,7 @@ export class SoakSubscribers {
         let position = subscription.position;
         subscription.on<SoakPayload>('msg', (data, meta) => {
           const at = this.timeline.now();
+          this.lastDeliveryAt = at;
           subscriptionRecord.events.push({ type: 'msg', at, id: data.id, seq: meta.seq, epoch: meta.epoch });
           position = { epoch: meta.epoch, seq: meta.seq };
           for (const droppedAt of record.pendingDrops) record.recoveries.push({ droppedAt, deliveredAt: at });
@@ -160,6 +166,7 @@ export class SoakSubscribers {
           if (!recovered || after.epoch !== position.epoch) position = after;
         });
         subscription.onEvent('closed', ({ reason, error }) => {
+          if (this.stopping) return;
           subscriptionRecord.closed = {
             at: this.timeline.now(),
             reason,

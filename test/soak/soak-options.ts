@@ -20,8 +20,13 @@ export interface SoakOptions {
   redisRestart: boolean;
   /** Pause the store (SIGSTOP, then SIGCONT) this many s, once, at 65% of the run; 0 disables. Default 5 (`--store-pause`, `SOAK_STORE_PAUSE`). */
   storePauseSeconds: number;
-  /** Wait after the last publish before the verdict, in s. Default 8 (`--drain`, `SOAK_DRAIN`). */
+  /** Wait at least this long after the last publish before the verdict, in s. Default 8 (`--drain`, `SOAK_DRAIN`). */
   drainSeconds: number;
+  /**
+   * Then keep waiting, up to this many s after the last publish, while acknowledged messages are still
+   * undelivered and deliveries still arrive (a slow recovery is late, not lost). Default 60 (`--max-drain`, `SOAK_MAX_DRAIN`).
+   */
+  maxDrainSeconds: number;
   /** A publish without an answer within this many ms counts as failed. Default 10000 (`--publish-timeout`, `SOAK_PUBLISH_TIMEOUT`). */
   publishTimeoutMs: number;
   /** Verdict: worst time from a client's drop to its next delivery, in ms. Default 3000 (`--max-recovery`, `SOAK_MAX_RECOVERY`). */
@@ -46,6 +51,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   redisRestart: true,
   storePauseSeconds: 5,
   drainSeconds: 8,
+  maxDrainSeconds: 60,
   publishTimeoutMs: 10_000,
   maxRecoveryMs: 3_000,
   maxPublishP99Ms: 250,
@@ -67,6 +73,7 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   'kill-interval': 'killIntervalSeconds',
   'store-pause': 'storePauseSeconds',
   drain: 'drainSeconds',
+  'max-drain': 'maxDrainSeconds',
   'publish-timeout': 'publishTimeoutMs',
   'max-recovery': 'maxRecoveryMs',
   'max-publish-p99': 'maxPublishP99Ms',
@@ -87,7 +94,8 @@ const USAGE = `npm run soak -- [options]    (each option also as SOAK_<NAME> in 
   --store-pause=S              SIGSTOP the store for S seconds once; 0 = never (5)
   --no-store-pause             same as --store-pause=0
   --no-chaos                   no kills, no Redis restart, no store pause (SOAK_CHAOS=0)
-  --drain=S                    seconds to wait after the last publish (8)
+  --drain=S                    seconds to wait at least after the last publish (8)
+  --max-drain=S                ... and at most, while messages are missing and still arriving (60)
   --publish-timeout=MS         a publish unanswered after MS counts as failed (10000)
   --max-recovery=MS            verdict: worst drop-to-next-delivery (3000)
   --max-publish-p99=MS         verdict: publish p99 on survivors outside the store pause; 0 = off (250)

@@ -44,7 +44,7 @@ export function formatReport(result: SoakResult): string {
     '',
     'Deliveries (every stream against every acknowledged publish)',
     row('delivered / expected', `${deliveries.total} / ${deliveries.expected}`),
-    row('lost', deliveries.lost),
+    row('lost (not delivered by the end of the drain)', deliveries.lost),
     row('not recovered (reported with recovered: false)', deliveries.notRecoveredReported),
     row('undelivered after the subscription ended', deliveries.undeliveredAfterSubscriptionEnded),
     row('duplicated', deliveries.duplicated),
@@ -55,6 +55,9 @@ export function formatReport(result: SoakResult): string {
     row('SEQUENCE_GAP error events', deliveries.sequenceGapErrors),
     row('delivered although the publish failed', deliveries.deliveredButPublishFailed),
     row('seqs delivered to nobody (holes in the union)', deliveries.seqsDeliveredToNobody),
+    spread('publish sent to delivered', deliveries.endToEnd),
+    row('delivered after the minimum drain (late)', deliveries.afterMinimumDrain),
+    row('drain after the last publish', `${result.drain.seconds} s (${result.drain.endedBy})`),
     '',
     'Subscriptions and recovery',
     row('subscriptions / ended with an error', `${subscriptions.total} / ${subscriptions.endedWithError}`),
@@ -75,6 +78,13 @@ export function formatReport(result: SoakResult): string {
     row(
       'load generator event-loop delay',
       `p50 ${result.loadGeneratorLagMs.p50} ms, p99 ${result.loadGeneratorLagMs.p99} ms, max ${result.loadGeneratorLagMs.max} ms`,
+    ),
+    row('machine load average (1 min) at start / end', `${result.loadAverage.start} / ${result.loadAverage.end}`),
+    row(
+      'CPU s while publishing',
+      Object.entries(result.cpuSeconds)
+        .map(([name, seconds]) => `${name} ${seconds}`)
+        .join(', '),
     ),
     row('instance warnings/errors logged', result.instanceLog.lines),
     ...result.instanceLog.top.map((entry) => `    ${String(entry.count).padStart(6)} × ${entry.line}`),

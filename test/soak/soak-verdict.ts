@@ -40,6 +40,10 @@ export interface SoakFigures {
     deliveredButPublishFailed: number;
     unknownIds: number;
     seqsDeliveredToNobody: number;
+    /** Deliveries that arrived after the minimum drain: late, not lost. */
+    afterMinimumDrain: number;
+    /** From the publish being sent to its delivery, over every delivery of an acknowledged publish. */
+    endToEnd: Distribution;
   };
   subscriptions: {
     total: number;
@@ -109,7 +113,11 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     deliveredButPublishFailed: 0,
     unknownIds: 0,
     seqsDeliveredToNobody: 0,
+    afterMinimumDrain: 0,
+    endToEnd: distribution([]),
   };
+  const endToEnd: number[] = [];
+  const minimumDrainEnd = input.publishingEndedAt + options.drainSeconds * 1000;
   const subscriptions = {
     total: input.subscriptions.length,
     endedWithError: 0,
@@ -162,6 +170,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
         continue;
       }
       deliveries.total += 1;
+      if (event.at > minimumDrainEnd) deliveries.afterMinimumDrain += 1;
       deliveredCount.set(event.id, (deliveredCount.get(event.id) ?? 0) + 1);
       let outOfOrder = false;
       if (event.epoch === baseline.epoch) {
@@ -191,6 +200,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       else if (publish.position === undefined) deliveredButFailedIds.add(event.id);
       else {
         if (publish.position.epoch !== event.epoch || publish.position.seq !== event.seq) deliveries.ackMismatches += 1;
+        endToEnd.push(event.at - publish.sentAt);
         // Also against the acknowledged order: a message stored under another seq shows up here.
         const highest = highestAckSeq.get(publish.position.epoch);
         if (highest !== undefined && publish.position.seq < highest) outOfOrder = true;
@@ -224,6 +234,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     }
   }
   deliveries.disagreements = conflictingPositions.size;
+  deliveries.endToEnd = distribution(endToEnd);
   deliveries.deliveredButPublishFailed = deliveredButFailedIds.size;
   for (const order of orderByChannel.values()) {
     const seqsByEpoch = new Map<string, number[]>();

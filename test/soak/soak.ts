@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SoakCluster } from './soak-cluster.js';
@@ -18,9 +19,18 @@ export interface SoakResult {
   store: string;
   checks: SoakCheck[];
   figures: SoakFigures;
+  /** How long the soak waited after the last publish, and why it stopped waiting. */
+  drain: { seconds: number; endedBy: 'complete' | 'stalled' | 'max-drain' };
   startupMs: { instance: string; ms: number }[];
   restartMs: { instance: string; ms: number }[];
   storePause?: { from: number; to: number };
+  /** Load average of the machine (1 min) when publishing started and stopped: other work shares the cores. */
+  loadAverage: { start: number; end: number };
+  /**
+   * CPU seconds each process used while publishing (processes alive for the whole phase; a killed
+   * instance's new process is not counted).
+   */
+  cpuSeconds: Record<string, number>;
   /** Event-loop delay of the soak's own process (clients and publishers): high values mean the load generator lagged. */
   loadGeneratorLagMs: { p50: number; p99: number; max: number };
   /** Warnings and errors the instances logged, most frequent first (numbers replaced by #). */
@@ -72,6 +82,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     }
 
     lag.enable();
+    const cpuPids = cpuTargets(cluster);
+    const cpuAtStart = sampleCpu();
+    const loadStart = Math.round(loadavg()[0] * 100) / 100;
     const publishingFrom = timeline.now();
     const durationMs = options.durationSeconds * 1000;
     timeline.record('publishing', `${options.publishRate}/s for ${options.durationSeconds} s`);
@@ -115,30 +128,35 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
 
     await sleep(publishingFrom + durationMs + PUBLISH_TICK_MS * 2 - timeline.now());
     clearInterval(driver);
+    lag.disable();
+    const cpuAtEnd = sampleCpu();
+    const loadEnd = Math.round(loadavg()[0] * 100) / 100;
     const publishingEndedAt = timeline.now();
     timeline.record('publishing', 'stopped; draining');
     const chaosResults = await Promise.allSettled(chaos);
     await Promise.all([
       Promise.all(publishers.map((publisher) => publisher.settle())),
-      sleep(options.drainSeconds * 1000),
+      sleep(publishingEndedAt + options.drainSeconds * 1000 - timeline.now()),
     ]);
-    lag.disable();
-    timeline.record('drained');
+    const figuresNow = () =>
+      computeFigures({
+        options,
+        publishes: publishers.flatMap((publisher) => publisher.records),
+        notAttempted: publishers.reduce((sum, publisher) => sum + publisher.notAttempted, 0),
+        subscriptions: subscribers.subscriptions,
+        clients: subscribers.clients,
+        downWindows: cluster.downWindows,
+        storePause,
+        publishingEndedAt,
+      });
+    const drain = await waitForStragglers(options, publishingEndedAt, timeline, subscribers, figuresNow);
+    timeline.record('drained', `${drain.seconds} s, ${drain.endedBy}`);
     await Promise.all([...publishers.map((publisher) => publisher.stop()), subscribers.stop()]);
 
     const failedChaos = chaosResults.find((result) => result.status === 'rejected');
     if (failedChaos) throw new Error(`A chaos step failed: ${(failedChaos as PromiseRejectedResult).reason}`);
 
-    const figures = computeFigures({
-      options,
-      publishes: publishers.flatMap((publisher) => publisher.records),
-      notAttempted: publishers.reduce((sum, publisher) => sum + publisher.notAttempted, 0),
-      subscriptions: subscribers.subscriptions,
-      clients: subscribers.clients,
-      downWindows: cluster.downWindows,
-      storePause,
-      publishingEndedAt,
-    });
+    const figures = figuresNow();
     const checks = judge(figures, options);
     const result: SoakResult = {
       pass: checks.every((check) => check.pass),
@@ -149,9 +167,12 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       store: cluster.mongo.kind,
       checks,
       figures,
+      drain,
       startupMs: cluster.startupTimes,
       restartMs: cluster.restartTimes,
       ...(storePause ? { storePause: { from: Math.round(storePause.from), to: Math.round(storePause.to) } } : {}),
+      loadAverage: { start: loadStart, end: loadEnd },
+      cpuSeconds: cpuUsed(cpuPids, cpuAtStart, cpuAtEnd),
       loadGeneratorLagMs: {
         p50: Math.round(lag.percentile(50) / 1e6),
         p99: Math.round(lag.percentile(99) / 1e6),
@@ -169,6 +190,80 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     await Promise.allSettled([...publishers.map((publisher) => publisher.stop()), subscribers.stop()]);
     await cluster.stop();
   }
+}
+
+/** Quiet time after which missing messages count as never coming: beyond the client's longest reconnect delay. */
+const STALL_MS = 12_000;
+
+/**
+ * After the minimum drain, waits while acknowledged messages are still missing somewhere and
+ * deliveries keep arriving, up to `maxDrainSeconds` after the last publish.
+ */
+async function waitForStragglers(
+  options: SoakOptions,
+  publishingEndedAt: number,
+  timeline: SoakTimeline,
+  subscribers: SoakSubscribers,
+  figuresNow: () => SoakFigures,
+): Promise<SoakResult['drain']> {
+  const deadline = publishingEndedAt + Math.max(options.drainSeconds, options.maxDrainSeconds) * 1000;
+  let endedBy: SoakResult['drain']['endedBy'];
+  for (;;) {
+    const { deliveries } = figuresNow();
+    if (deliveries.lost === 0) {
+      endedBy = 'complete';
+      break;
+    }
+    if (timeline.now() - Math.max(subscribers.lastDeliveryAt, publishingEndedAt) > STALL_MS) {
+      endedBy = 'stalled';
+      break;
+    }
+    if (timeline.now() >= deadline) {
+      endedBy = 'max-drain';
+      break;
+    }
+    await sleep(3_000);
+  }
+  return { seconds: Math.round((timeline.now() - publishingEndedAt) / 100) / 10, endedBy };
+}
+
+/** The processes whose CPU time the soak reports: itself, the instances, the store and Redis. */
+function cpuTargets(cluster: SoakCluster): Map<string, number | undefined> {
+  return new Map<string, number | undefined>([
+    ['soak (clients + publishers)', process.pid],
+    ...cluster.instances.map((instance) => [instance.name, instance.process?.pid] as [string, number | undefined]),
+    [`store (${cluster.mongo.kind})`, cluster.mongo.pid],
+    ['redis', cluster.redis.pid],
+  ]);
+}
+
+/** utime + stime of every process, in clock ticks, keyed by PID. */
+function sampleCpu(): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the process is gone
+    }
+  }
+  return ticks;
+}
+
+function cpuUsed(
+  targets: Map<string, number | undefined>,
+  start: Map<number, number>,
+  end: Map<number, number>,
+): Record<string, number> {
+  const used: Record<string, number> = {};
+  for (const [name, pid] of targets) {
+    if (pid === undefined || !start.has(pid) || !end.has(pid)) continue;
+    // Linux reports in USER_HZ, 100 per second.
+    used[name] = Math.round(end.get(pid)! - start.get(pid)!) / 100;
+  }
+  return used;
 }
 
 function describe(options: SoakOptions): string {

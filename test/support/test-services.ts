@@ -26,6 +26,11 @@ export class TestRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The PID of the running server. */
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
   /** Stops the server and starts a new, empty one on the same port (a restart without persistence). */
   async restart(downtimeMs = 0): Promise<void> {
     await this.process?.stop('SIGKILL');
