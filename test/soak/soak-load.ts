@@ -42,6 +42,10 @@ export interface ClientRecord {
   pendingDrops: number[];
   reconnects: { at: number; recovered: boolean; failures: string[] }[];
   otherErrors: string[];
+  /** The client's status when the soak stopped it. */
+  statusAtEnd?: string;
+  /** Whether re-subscriptions after its last drop were still unanswered when the soak stopped it. */
+  resubscribingAtEnd?: boolean;
 }
 
 /** One publish attempt as the publisher saw it. */
@@ -57,6 +61,13 @@ export interface PublishRecord {
 }
 
 const CONNECT_CONCURRENCY = 20;
+
+/** Whether the client dropped and the `reconnect` that settles its re-subscriptions has not come since. */
+export function isResubscribing(client: ClientRecord): boolean {
+  const lastDrop = client.drops.at(-1)?.at;
+  const lastReconnect = client.reconnects.at(-1)?.at;
+  return lastDrop !== undefined && (lastReconnect === undefined || lastReconnect < lastDrop);
+}
 
 /**
  * The soak's subscribers: `count` clients through the balancer, each on `perClient` channels,
@@ -88,7 +99,19 @@ export class SoakSubscribers {
     }
   }
 
+  /** Clients whose re-subscriptions after their last drop have not all been answered yet. */
+  resubscribing(): Set<number> {
+    return new Set(this.clients.filter(isResubscribing).map((client) => client.index));
+  }
+
   async stop(): Promise<void> {
+    if (!this.stopping) {
+      const resubscribing = this.resubscribing();
+      this.sockets.forEach((socket, index) => {
+        this.clients[index].statusAtEnd = socket.status;
+        this.clients[index].resubscribingAtEnd = resubscribing.has(index);
+      });
+    }
     this.stopping = true;
     await Promise.all(this.sockets.map((socket) => socket.close()));
   }

@@ -1,6 +1,6 @@
 import type { ChannelPosition } from '../../lib/client/index.js';
 import type { DownWindow } from './soak-cluster.js';
-import type { ClientRecord, PublishRecord, SubscriptionRecord } from './soak-load.js';
+import { isResubscribing, type ClientRecord, type PublishRecord, type SubscriptionRecord } from './soak-load.js';
 import type { SoakOptions } from './soak-options.js';
 
 /** Percentiles of a list of durations in ms. */
@@ -28,6 +28,8 @@ export interface SoakFigures {
     total: number;
     expected: number;
     lost: number;
+    /** Of `lost`, those of clients whose re-subscription was still unanswered at the end. */
+    lostOnClientsStillResubscribing: number;
     notRecoveredReported: number;
     undeliveredAfterSubscriptionEnded: number;
     duplicated: number;
@@ -51,6 +53,14 @@ export interface SoakFigures {
     endReasons: Record<string, number>;
     resubscribedNotRecovered: number;
     notRecoveredReasons: Record<string, number>;
+  };
+  clients: {
+    statusAtEnd: Record<string, number>;
+    /** Clients whose re-subscriptions after their last drop were still unanswered at the end. */
+    stillResubscribing: number;
+    reconnectEvents: number;
+    /** Client `error` events other than SEQUENCE_GAP, by code. */
+    errorsByCode: Record<string, number>;
   };
   recovery: {
     drops: number;
@@ -101,6 +111,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     total: 0,
     expected: 0,
     lost: 0,
+    lostOnClientsStillResubscribing: 0,
     notRecoveredReported: 0,
     undeliveredAfterSubscriptionEnded: 0,
     duplicated: 0,
@@ -128,6 +139,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
   /** Per channel, `epoch:seq` → the message id delivered there (first seen). */
   const orderByChannel = new Map<string, Map<string, string>>();
   const conflictingPositions = new Set<string>();
+  const resubscribing = new Set(input.clients.filter(isResubscribing).map((client) => client.index));
   const deliveredButFailedIds = new Set<string>();
 
   for (const subscription of input.subscriptions) {
@@ -210,6 +222,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     }
     for (const count of deliveredCount.values()) if (count > 1) deliveries.duplicated += count - 1;
 
+    const stillResubscribing = resubscribing.has(subscription.client);
     for (const publish of ackedByChannel.get(subscription.channel) ?? []) {
       const { epoch, seq } = publish.position!;
       const startSeq = starts.get(epoch);
@@ -219,6 +232,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
         if (!live || deliveredCount.has(publish.id)) continue;
         deliveries.expected += 1;
         deliveries.lost += 1;
+        if (stillResubscribing) deliveries.lostOnClientsStillResubscribing += 1;
         continue;
       }
       if (seq <= startSeq) continue;
@@ -230,6 +244,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
         deliveries.undeliveredAfterSubscriptionEnded += 1;
       } else {
         deliveries.lost += 1;
+        if (stillResubscribing) deliveries.lostOnClientsStillResubscribing += 1;
       }
     }
   }
@@ -299,6 +314,12 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     },
     deliveries,
     subscriptions,
+    clients: {
+      statusAtEnd: tally(input.clients.map((client) => client.statusAtEnd ?? 'unknown')),
+      stillResubscribing: resubscribing.size,
+      reconnectEvents: input.clients.reduce((sum, client) => sum + client.reconnects.length, 0),
+      errorsByCode: tally(input.clients.flatMap((client) => client.otherErrors.map((error) => error.split(':')[0]))),
+    },
     recovery: {
       drops: input.clients.reduce((sum, client) => sum + client.drops.length, 0),
       recovered: distribution(recoveries),
@@ -346,6 +367,12 @@ export function judge(figures: SoakFigures, options: SoakOptions): SoakCheck[] {
     });
   }
   return checks;
+}
+
+function tally(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 function distribution(values: number[]): Distribution {

@@ -192,7 +192,10 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
   }
 }
 
-/** Quiet time after which missing messages count as never coming: beyond the client's longest reconnect delay. */
+/**
+ * Quiet time after which missing messages count as never coming, once no client waits for a
+ * re-subscription: beyond the client's longest reconnect delay.
+ */
 const STALL_MS = 12_000;
 
 /**
@@ -214,7 +217,9 @@ async function waitForStragglers(
       endedBy = 'complete';
       break;
     }
-    if (timeline.now() - Math.max(subscribers.lastDeliveryAt, publishingEndedAt) > STALL_MS) {
+    const quiet = timeline.now() - Math.max(subscribers.lastDeliveryAt, publishingEndedAt) > STALL_MS;
+    // A re-subscription still unanswered may yet deliver: keep waiting for it, up to the deadline.
+    if (quiet && subscribers.resubscribing().size === 0) {
       endedBy = 'stalled';
       break;
     }
