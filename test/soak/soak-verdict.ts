@@ -30,6 +30,10 @@ export interface SoakFigures {
     lost: number;
     /** Of `lost`, those of clients whose re-subscription was still unanswered at the end. */
     lostOnClientsStillResubscribing: number;
+    /** Of `lost`, those in an epoch the client was never told about. */
+    lostInUnknownEpoch: number;
+    /** Of `lost`, those after the last seq of their channel that anybody received: stuck, not skipped. */
+    lostAfterChannelHead: number;
     notRecoveredReported: number;
     undeliveredAfterSubscriptionEnded: number;
     duplicated: number;
@@ -38,6 +42,8 @@ export interface SoakFigures {
     gapEvents: number;
     disagreements: number;
     ackMismatches: number;
+    /** Acknowledged publishes whose (epoch, seq) was delivered to subscribers with another message's id. */
+    ackedPositionHoldsAnother: number;
     sequenceGapErrors: number;
     deliveredButPublishFailed: number;
     unknownIds: number;
@@ -112,6 +118,8 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     expected: 0,
     lost: 0,
     lostOnClientsStillResubscribing: 0,
+    lostInUnknownEpoch: 0,
+    lostAfterChannelHead: 0,
     notRecoveredReported: 0,
     undeliveredAfterSubscriptionEnded: 0,
     duplicated: 0,
@@ -120,6 +128,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     gapEvents: 0,
     disagreements: 0,
     ackMismatches: 0,
+    ackedPositionHoldsAnother: 0,
     sequenceGapErrors: 0,
     deliveredButPublishFailed: 0,
     unknownIds: 0,
@@ -139,6 +148,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
   /** Per channel, `epoch:seq` → the message id delivered there (first seen). */
   const orderByChannel = new Map<string, Map<string, string>>();
   const conflictingPositions = new Set<string>();
+  const lostPositions: { channel: string; epoch: string; seq: number }[] = [];
   const resubscribing = new Set(input.clients.filter(isResubscribing).map((client) => client.index));
   const deliveredButFailedIds = new Set<string>();
 
@@ -232,6 +242,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
         if (!live || deliveredCount.has(publish.id)) continue;
         deliveries.expected += 1;
         deliveries.lost += 1;
+        deliveries.lostInUnknownEpoch += 1;
         if (stillResubscribing) deliveries.lostOnClientsStillResubscribing += 1;
         continue;
       }
@@ -245,12 +256,28 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       } else {
         deliveries.lost += 1;
         if (stillResubscribing) deliveries.lostOnClientsStillResubscribing += 1;
+        lostPositions.push({ channel: subscription.channel, epoch, seq });
       }
     }
   }
   deliveries.disagreements = conflictingPositions.size;
   deliveries.endToEnd = distribution(endToEnd);
   deliveries.deliveredButPublishFailed = deliveredButFailedIds.size;
+  for (const publish of acknowledged) {
+    const delivered = orderByChannel.get(publish.channel)?.get(`${publish.position!.epoch}:${publish.position!.seq}`);
+    if (delivered !== undefined && delivered !== publish.id) deliveries.ackedPositionHoldsAnother += 1;
+  }
+  const heads = new Map<string, number>();
+  for (const [channel, order] of orderByChannel) {
+    for (const key of order.keys()) {
+      const separator = key.lastIndexOf(':');
+      const head = `${channel}|${key.slice(0, separator)}`;
+      heads.set(head, Math.max(heads.get(head) ?? 0, Number(key.slice(separator + 1))));
+    }
+  }
+  for (const lost of lostPositions) {
+    if (lost.seq > (heads.get(`${lost.channel}|${lost.epoch}`) ?? 0)) deliveries.lostAfterChannelHead += 1;
+  }
   for (const order of orderByChannel.values()) {
     const seqsByEpoch = new Map<string, number[]>();
     for (const key of order.keys()) {
@@ -341,6 +368,7 @@ export function judge(figures: SoakFigures, options: SoakOptions): SoakCheck[] {
     zero('seq gaps (missing seqs within an epoch)', deliveries.gapSeqs + deliveries.gapEvents),
     zero('clients disagreeing on a (channel, seq)', deliveries.disagreements),
     zero('delivered seq differs from acknowledged seq', deliveries.ackMismatches),
+    zero('acknowledged seq delivered with another message', deliveries.ackedPositionHoldsAnother),
     zero('SEQUENCE_GAP error events', deliveries.sequenceGapErrors),
     zero('subscriptions ended by an error', subscriptions.endedWithError),
     zero('deliveries of unknown ids', deliveries.unknownIds),

@@ -97,6 +97,13 @@ describe('soak verdict', () => {
     expect(result.deliveries).toMatchObject({ duplicated: 1, lost: 1, disagreements: 1, ackMismatches: 1 });
   });
 
+  it('finds an acknowledged seq that every subscriber got with a failed publish instead', () => {
+    const publishes = [...published(5), { id: 'q-1', channel: 'c', instance: 'i1', sentAt: 1_000, error: 'TIMEOUT' }];
+    const stream = [message(1), message(2), message(3, 'q-1'), message(4), message(5)];
+    const result = figures([subscription(stream), subscription(stream, 1)], { publishes });
+    expect(result.deliveries).toMatchObject({ lost: 2, disagreements: 0, ackedPositionHoldsAnother: 1, gapSeqs: 0 });
+  });
+
   it('counts a delivery that comes after a message acknowledged later as reordered', () => {
     const swapped = subscription([message(1), message(2), message(3, 'p-4'), message(4, 'p-3'), message(5)]);
     expect(figures([swapped]).deliveries).toMatchObject({ reordered: 1, ackMismatches: 2, lost: 0, duplicated: 0 });
