@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../support/free-port.js';
@@ -83,9 +83,12 @@ ${upstreams}
     return `ws://127.0.0.1:${this.port}/sss`;
   }
 
-  async stop(): Promise<void> {
+  /** Stops nginx; `keepLogAs` saves its error log (upstream failures, 502s) before the temp folder goes. */
+  async stop(keepLogAs?: string): Promise<void> {
     // SIGTERM is nginx's fast shutdown: it closes open WebSockets instead of waiting for them.
     await this.process.stop('SIGTERM');
+    if (keepLogAs && existsSync(join(this.directory, 'error.log')))
+      copyFileSync(join(this.directory, 'error.log'), keepLogAs);
     rmSync(this.directory, { recursive: true, force: true });
   }
 }

@@ -142,7 +142,7 @@ export class SoakCluster {
   }
 
   async stop(): Promise<void> {
-    await this.nginx?.stop();
+    await this.nginx?.stop(join(this.logDir, 'nginx-error.log'));
     await Promise.all(this.instances.map((instance) => instance.process?.stop()));
     await this.mongo.stop();
     await this.redis.stop();

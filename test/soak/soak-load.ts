@@ -150,7 +150,9 @@ export class SoakSubscribers {
         if (subscription) subscription.sequenceGapErrors += 1;
         else record.otherErrors.push(`${error.code}: ${error.message}`);
       } else {
-        record.otherErrors.push(`${error.code}: ${error.message}`);
+        record.otherErrors.push(
+          `${error.code}${error.status === undefined ? '' : ` ${error.status}`}: ${error.message}`,
+        );
       }
     });
     try {
