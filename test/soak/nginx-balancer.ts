@@ -6,9 +6,16 @@ import { findExecutable, ManagedProcess } from '../support/managed-process.js';
 
 /**
  * nginx as a round-robin balancer without stickiness in front of the instances, configured as
- * scripts/scaled-sample.sh does: WebSocket upgrade headers passed on, and an upstream that fails
- * once is skipped for `failTimeoutSeconds`, so that a killed instance costs one failed attempt.
- * The configuration and logs live in a temp folder; nginx is stopped by its own PID.
+ * scripts/scaled-sample.sh does (WebSocket upgrade headers passed on, a temp folder for its
+ * configuration and logs, stopped by its own PID). A refused connect moves on to the next upstream
+ * at once (`proxy_next_upstream error`, nginx's default), so a killed instance costs its clients
+ * nothing but a refused connect on 127.0.0.1.
+ *
+ * `maxFails` > 0 also marks an upstream down for `failTimeoutSeconds` after that many failures, as
+ * scaled-sample.sh does with `max_fails=1 fail_timeout=2s`. NOTE: with long-lived WebSockets nginx
+ * then lets only about one connection every `failTimeoutSeconds` through to a restarted upstream and
+ * answers the rest `502` ("no live upstreams") once every upstream has failed once; in the soak that
+ * kept clients from reconnecting for a minute, so it is off by default (see RELIABILITY.md).
  */
 export class NginxBalancer {
   private constructor(
@@ -17,7 +24,7 @@ export class NginxBalancer {
     private readonly directory: string,
   ) {}
 
-  static async start(upstreamPorts: number[], failTimeoutSeconds = 2): Promise<NginxBalancer> {
+  static async start(upstreamPorts: number[], maxFails = 0, failTimeoutSeconds = 2): Promise<NginxBalancer> {
     const executable = findExecutable('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
     if (!executable) {
       throw new Error('nginx is not installed. Install it (Debian: apt-get install nginx) and run the soak again.');
@@ -25,7 +32,7 @@ export class NginxBalancer {
     const port = await freePort();
     const directory = mkdtempSync(join(tmpdir(), 'sss-soak-nginx-'));
     const upstreams = upstreamPorts
-      .map((upstream) => `    server 127.0.0.1:${upstream} max_fails=1 fail_timeout=${failTimeoutSeconds}s;`)
+      .map((upstream) => `    server 127.0.0.1:${upstream} max_fails=${maxFails} fail_timeout=${failTimeoutSeconds}s;`)
       .join('\n');
     writeFileSync(
       join(directory, 'nginx.conf'),

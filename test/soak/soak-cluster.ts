@@ -61,6 +61,8 @@ export class SoakCluster {
   static async start(options: {
     instances: number;
     ownStore: boolean;
+    /** nginx `max_fails` of each upstream (0: never marked down). */
+    nginxMaxFails: number;
     logDir: string;
     timeline: SoakTimeline;
   }): Promise<SoakCluster> {
@@ -87,7 +89,10 @@ export class SoakCluster {
       }
       const startups = await Promise.all(cluster.instances.map((instance) => cluster.spawn(instance)));
       startups.forEach((ms, index) => cluster.startupTimes.push({ instance: cluster.instances[index].name, ms }));
-      cluster.nginx = await NginxBalancer.start(cluster.instances.map((instance) => instance.port));
+      cluster.nginx = await NginxBalancer.start(
+        cluster.instances.map((instance) => instance.port),
+        options.nginxMaxFails,
+      );
     } catch (error) {
       await cluster.stop();
       throw error;

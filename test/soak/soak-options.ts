@@ -20,6 +20,11 @@ export interface SoakOptions {
   redisRestart: boolean;
   /** Pause the store (SIGSTOP, then SIGCONT) this many s, once, at 65% of the run; 0 disables. Default 5 (`--store-pause`, `SOAK_STORE_PAUSE`). */
   storePauseSeconds: number;
+  /**
+   * nginx `max_fails` per upstream (with `fail_timeout=2s`); 0 never marks an upstream down and just
+   * moves on after a refused connect. Default 0 (`--nginx-max-fails`, `SOAK_NGINX_MAX_FAILS`); see RELIABILITY.md.
+   */
+  nginxMaxFails: number;
   /** Wait at least this long after the last publish before the verdict, in s. Default 8 (`--drain`, `SOAK_DRAIN`). */
   drainSeconds: number;
   /**
@@ -50,6 +55,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   killIntervalSeconds: 8,
   redisRestart: true,
   storePauseSeconds: 5,
+  nginxMaxFails: 0,
   drainSeconds: 8,
   maxDrainSeconds: 60,
   publishTimeoutMs: 10_000,
@@ -72,6 +78,7 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   instances: 'instances',
   'kill-interval': 'killIntervalSeconds',
   'store-pause': 'storePauseSeconds',
+  'nginx-max-fails': 'nginxMaxFails',
   drain: 'drainSeconds',
   'max-drain': 'maxDrainSeconds',
   'publish-timeout': 'publishTimeoutMs',
@@ -94,6 +101,7 @@ const USAGE = `npm run soak -- [options]    (each option also as SOAK_<NAME> in 
   --store-pause=S              SIGSTOP the store for S seconds once; 0 = never (5)
   --no-store-pause             same as --store-pause=0
   --no-chaos                   no kills, no Redis restart, no store pause (SOAK_CHAOS=0)
+  --nginx-max-fails=N          nginx max_fails per upstream, fail_timeout=2s; 0 = never marked down (0)
   --drain=S                    seconds to wait at least after the last publish (8)
   --max-drain=S                ... and at most, while messages are missing and still arriving (60)
   --publish-timeout=MS         a publish unanswered after MS counts as failed (10000)

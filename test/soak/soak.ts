@@ -57,6 +57,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     instances: options.instances,
     // Pausing the store needs a process of our own, even when MONGO_URL points at a server.
     ownStore: options.storePauseSeconds > 0,
+    nginxMaxFails: options.nginxMaxFails,
     logDir: join(runDir, 'instances'),
     timeline,
   });
