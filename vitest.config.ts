@@ -1,5 +1,5 @@
 import swc from 'unplugin-swc';
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // SWC compiles the decorators with their metadata (esbuild, Vite's default, drops it).
 export default defineConfig({
@@ -11,21 +11,22 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        // No server at all: a unit test that needs one belongs to e2e.
+        test: { name: 'unit', include: ['test/unit/**/*.spec.ts', 'lib/**/*.spec.ts'] },
+      },
+      {
+        extends: true,
+        // The MongoDB-compatible server the end-to-end suites share; each starts its own Redis.
         test: {
-          name: 'main',
-          include: ['test/**/*.spec.ts', 'lib/**/*.spec.ts'],
-          exclude: [...configDefaults.exclude, 'test/soak/**'],
+          name: 'e2e',
+          include: ['test/e2e/**/*.spec.ts', 'test/browser/**/*.spec.ts'],
           globalSetup: ['test/global-setup.ts'],
         },
       },
       {
-        // The chaos soak runs alone, after everything else: it needs the machine to itself.
         extends: true,
-        test: {
-          name: 'soak',
-          include: ['test/soak/**/*.spec.ts'],
-          sequence: { groupOrder: 1 },
-        },
+        // The chaos soak starts its own servers and runs alone, after everything else: it needs the machine to itself.
+        test: { name: 'soak', include: ['test/soak/**/*.spec.ts'], sequence: { groupOrder: 1 } },
       },
     ],
   },

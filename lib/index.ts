@@ -14,7 +14,9 @@ export {
   type ParamPipe,
 } from './decorators/param.decorators.js';
 export { SssGateway } from './decorators/sss-gateway.decorator.js';
+export { SssConfigurationError } from './errors/sss-configuration.error.js';
 export { SssError } from './errors/sss.error.js';
+export { BaseSssExceptionFilter } from './exceptions/base-sss-exception.filter.js';
 export type { SssHandshake } from './interfaces/sss-handshake.interface.js';
 export type {
   OnSssChannelClose,
@@ -25,7 +27,14 @@ export type {
   OnSssUnsubscribe,
   SssDisconnectInfo,
 } from './interfaces/sss-lifecycle.interface.js';
-export type { SssGuard, SssLimits, SssModuleOptions, SssRetention } from './interfaces/sss-module-options.interface.js';
+export type {
+  SssAllowedOrigins,
+  SssGuard,
+  SssLimits,
+  SssModuleOptions,
+  SssRetention,
+  SssTrustProxy,
+} from './interfaces/sss-module-options.interface.js';
 export type {
   SssChannelRequest,
   SssMessageRequest,

@@ -1,27 +1,37 @@
 import type { ResolvedSssOptions } from './interfaces/resolved-options.interface.js';
-import type { SssModuleOptions } from './interfaces/sss-module-options.interface.js';
+import type { SssLimits, SssModuleOptions } from './interfaces/sss-module-options.interface.js';
+import { validateSssOptions } from './sss-options.validator.js';
 
-/** Fills in the documented defaults of `SssModuleOptions`. */
+/** Limits that `0` switches off. */
+const SWITCHABLE_LIMITS = ['messagesPerSecond', 'maxSocketsPerAddress', 'maxSubscriptionsPerSocket'] as const;
+
+/** Checks `SssModuleOptions` (see `validateSssOptions`) and fills in the documented defaults. */
 export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions {
+  validateSssOptions(options);
   const sessionGuards = options.sessionGuards;
+  const limits: Required<SssLimits> = {
+    maxFrameBytes: options.limits?.maxFrameBytes ?? 65_536,
+    messagesPerSecond: options.limits?.messagesPerSecond ?? 100,
+    maxSocketsPerAddress: options.limits?.maxSocketsPerAddress ?? 100,
+    maxSubscriptionsPerSocket: options.limits?.maxSubscriptionsPerSocket ?? 100,
+    handlerTimeout: options.limits?.handlerTimeout ?? 30_000,
+    maxBufferedBytes: options.limits?.maxBufferedBytes ?? 8 * 1024 * 1024,
+    maxChannelLength: options.limits?.maxChannelLength ?? 256,
+    maxTopicLength: options.limits?.maxTopicLength ?? 128,
+  };
+  for (const limit of SWITCHABLE_LIMITS) if (limits[limit] === 0) limits[limit] = Infinity;
   return {
     path: normalizePath(options.path ?? '/sss'),
     sessionGuards: sessionGuards === undefined ? [] : Array.isArray(sessionGuards) ? sessionGuards : [sessionGuards],
     heartbeatInterval: options.heartbeatInterval ?? 25_000,
     trustProxy: options.trustProxy ?? false,
+    allowedOrigins: options.allowedOrigins,
     shutdownTimeout: options.shutdownTimeout ?? 1_000,
-    limits: {
-      maxFrameBytes: 65_536,
-      messagesPerSecond: 100,
-      maxSocketsPerAddress: 100,
-      maxSubscriptionsPerSocket: 100,
-      handlerTimeout: 30_000,
-      maxBufferedBytes: 8 * 1024 * 1024,
-      maxChannelLength: 256,
-      maxTopicLength: 128,
-      ...options.limits,
+    limits,
+    retention: {
+      maxMessages: options.retention?.maxMessages ?? 1_000,
+      maxAgeMs: options.retention?.maxAgeMs ?? 86_400_000,
     },
-    retention: { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention },
   };
 }
 

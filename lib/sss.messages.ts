@@ -12,6 +12,14 @@ export const SssMessages = {
     'SssModule needs an HTTP server to attach to. Create the app with NestFactory.create() (not createApplicationContext) or use SssPublisher alone.',
   unresolvableSessionGuard: (name: string) =>
     `The session guard ${name} could not be created. Register it as a provider (or make its dependencies available to SssModule through "imports").`,
+  requestScopedGateway: (name: string) =>
+    `${name} is a request-scoped @SssGateway (or depends on a request-scoped provider). One gateway instance serves every socket: make ${name} and its dependencies singletons (the default scope).`,
+  filterReturnIgnored: (name: string) =>
+    `The exception filter ${name} returned a value for a failed SSS handler; it is ignored and the client still gets an error. A filter changes that error by throwing (extend BaseSssExceptionFilter).`,
+  invalidOption: (option: string, expected: string, got: string) =>
+    `SssModule: ${option} must be ${expected}; got ${got}.`,
+  retentionWithCustomScaler:
+    "SssModule: `retention` configures the embedded scaler only, and `scaler` is set. Move the retention into the scaler's own options (e.g. new MongoRedisScaler({ retention })) and remove the module-level `retention`.",
   malformedJson: 'The frame is not valid JSON.',
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',
@@ -25,6 +33,8 @@ export const SssMessages = {
   unknownChannel: (channel: string) => `No @Channel pattern matches "${channel}".`,
   alreadySubscribed: (channel: string) => `Already subscribed to "${channel}".`,
   notSubscribed: (channel: string) => `Not subscribed to "${channel}".`,
+  subscriptionCancelled: (channel: string) =>
+    `The subscription to "${channel}" was ended (unsub or boot) before it was established.`,
   tooManySubscriptions: (max: number) => `A socket may hold at most ${max} subscriptions.`,
   rateLimited: (perSecond: number) => `More than ${perSecond} frames per second; slow down.`,
   handlerTimeout: (ms: number) => `The handler did not answer within ${ms} ms.`,
@@ -38,8 +48,14 @@ export const SssMessages = {
   storeFailed: 'The message could not be stored, so it was not published. Is MongoDB reachable?',
   storeReadFailed: 'The channel history could not be read. Is MongoDB reachable?',
   storeContention: 'The message could not take a place in the channel order after repeated conflicts; retry.',
+  storeUnavailable: 'The history store could not be reached. Is MongoDB reachable?',
+  storeNotConnected: 'The history store is not connected yet. Is MongoDB reachable?',
+  storeHoles: (channel: string) =>
+    `The history of "${channel}" still has missing seqs after they were closed; retry the recovery.`,
   mongoRequired:
-    'MongoRedisScaler needs `mongo` (a URI or a Mongoose connection), or `history: false` to store nothing.',
+    'MongoRedisScaler needs `mongo` (a URI or a Mongoose connection). To store nothing, use RedisScaler (history off).',
+  historyOffMoved:
+    'MongoRedisScaler({ history: false }) is now RedisScaler({ redis }) from the same entry point: it orders and fans out without storing.',
   epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
 } as const;

@@ -1,6 +1,8 @@
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ChannelHub } from './channels/channel.hub.js';
+import { SignalRouter } from './router/signal.router.js';
+import { SssContextCreator } from './context/sss-context.creator.js';
 import type { ResolvedSssOptions } from './interfaces/resolved-options.interface.js';
 import type { SssModuleOptions } from './interfaces/sss-module-options.interface.js';
 import { SssPublisher } from './publisher/sss.publisher.js';
@@ -8,7 +10,7 @@ import { FrameRouter } from './router/frame.router.js';
 import { HandlerRegistry } from './router/handler.registry.js';
 import { MemoryScaler } from './scaler/memory.scaler.js';
 import type { Scaler } from './scaler/scaler.interface.js';
-import { LifecycleDispatcher } from './server/lifecycle.dispatcher.js';
+import { LifecycleDispatcher } from './lifecycle/lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './server/session-guard.runner.js';
 import { SocketRegistry } from './server/socket.registry.js';
 import { SssServer } from './server/sss.server.js';
@@ -42,12 +44,14 @@ import { resolveSssOptions } from './sss-options.resolver.js';
       inject: [SSS_MODULE_OPTIONS, SSS_RESOLVED_OPTIONS],
     },
     SssMetadataAccessor,
+    SssContextCreator,
     SssExplorer,
     HandlerRegistry,
     LifecycleDispatcher,
     SocketRegistry,
     ChannelHub,
     FrameRouter,
+    SignalRouter,
     SessionGuardRunner,
     SssServer,
     SssPublisher,
@@ -59,12 +63,16 @@ export class SssModule extends SssConfigurableModule implements OnModuleInit, On
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
     private readonly hub: ChannelHub,
+    private readonly signals: SignalRouter,
   ) {
     super();
   }
 
   async onModuleInit(): Promise<void> {
-    await this.scaler.connect(this.hub);
+    await this.scaler.connect({
+      onMessage: (message) => this.hub.onMessage(message),
+      onSignal: (signal) => this.signals.route(signal),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

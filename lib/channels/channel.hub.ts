@@ -1,12 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ChannelPosition, SkipFrame, SubscribedFrame } from '../protocol/frames.js';
-import type { Scaler, ScalerListener, ScalerMessage, ScalerSignal } from '../scaler/scaler.interface.js';
-import { LifecycleDispatcher } from '../server/lifecycle.dispatcher.js';
-import { SocketRegistry } from '../server/socket.registry.js';
+import { ErrorCode, type ChannelPosition, type SkipFrame, type SubscribedFrame } from '../protocol/frames.js';
+import type { Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
+import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SharedFrame, type SssSocket } from '../server/sss-socket.js';
 import { SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { ChannelSubscription } from './channel-subscription.js';
+
+/**
+ * Live messages a subscription may hold while its history is read. Past it, the socket is dropped
+ * as a slow consumer and recovers when it reconnects.
+ */
+const MAX_BACKLOG = 10_000;
 
 /** The subscribers of one channel on this instance. */
 interface LocalChannel {
@@ -21,13 +26,12 @@ interface LocalChannel {
  * subscriber, and brings re-subscribing sockets up to date before they get live messages.
  */
 @Injectable()
-export class ChannelHub implements ScalerListener {
+export class ChannelHub {
   private readonly logger = new Logger('SssChannelHub');
   private readonly channels = new Map<string, LocalChannel>();
 
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
-    private readonly sockets: SocketRegistry,
     private readonly lifecycle: LifecycleDispatcher,
   ) {}
 
@@ -68,7 +72,18 @@ export class ChannelHub implements ScalerListener {
       reply.epoch = position.epoch;
       reply.seq = position.seq;
     }
-    if (!this.isCurrent(subscription)) return;
+    if (!this.isCurrent(subscription)) {
+      // An `unsub` or a boot ended it meanwhile; the `sub` still gets an answer.
+      if (socket.isOpen) {
+        socket.send({
+          t: 'err',
+          id: requestId,
+          code: ErrorCode.Cancelled,
+          message: SssMessages.subscriptionCancelled(name),
+        });
+      }
+      return;
+    }
     socket.send(reply);
     subscription.epoch = reply.epoch;
     subscription.lastSeq = reply.seq;
@@ -76,7 +91,7 @@ export class ChannelHub implements ScalerListener {
       if (message.seq <= subscription.lastSeq) continue;
       subscription.lastSeq = message.seq;
       // Recovery hands back the sender's own messages too: it never had them.
-      socket.sendRaw(serializeMessage(message));
+      socket.sendRaw(message.placeholder ? serializeSkip(message) : serializeMessage(message));
     }
     const backlog = subscription.backlog ?? [];
     subscription.backlog = null;
@@ -118,28 +133,20 @@ export class ChannelHub implements ScalerListener {
     const channel = this.channels.get(message.channel);
     if (!channel) return;
     // Serialized and encoded once, then written as is to every subscriber.
-    const frame = new SharedFrame(serializeMessage(message));
+    const frame = new SharedFrame(message.placeholder ? serializeSkip(message) : serializeMessage(message));
     for (const subscription of channel.subscribers.values()) {
       this.deliver(subscription, message, frame);
     }
   }
 
-  onSignal(signal: ScalerSignal): void {
-    if (signal.target.type === 'channel') {
-      if (signal.kind === 'boot') this.bootChannel(signal.target.id, signal.reason || SssMessages.channelBooted);
-      return;
-    }
-    const sockets = this.sockets.find(signal.target);
-    if (signal.kind === 'boot') {
-      for (const socket of [...sockets]) socket.boot(signal.reason || SssMessages.booted);
-      return;
-    }
-    const frame = new SharedFrame(JSON.stringify({ t: 'tell', topic: signal.topic, data: signal.data }));
-    for (const socket of sockets) socket.sendShared(frame);
-  }
-
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {
     if (subscription.backlog) {
+      if (subscription.backlog.length >= MAX_BACKLOG) {
+        // Catching up takes too long for this socket: drop it as a slow consumer (bounded memory);
+        // it reconnects and recovers from its position.
+        subscription.socket.terminate();
+        return;
+      }
       subscription.backlog.push({ message, frame });
       return;
     }
@@ -147,7 +154,9 @@ export class ChannelHub implements ScalerListener {
     if (epoch !== subscription.epoch) return this.endForEpochChange(subscription);
     if (seq <= subscription.lastSeq) return;
     subscription.lastSeq = seq;
-    if (subscription.socket.id !== message.exceptSocketId) return subscription.socket.sendShared(frame);
+    if (message.placeholder || subscription.socket.id !== message.exceptSocketId) {
+      return subscription.socket.sendShared(frame);
+    }
     // The sender still learns the seq, so that its position (and a later recovery) stays exact.
     const skip: SkipFrame = { t: 'skip', channel: subscription.channel, seq, epoch };
     subscription.socket.send(skip);
@@ -182,6 +191,12 @@ export class ChannelHub implements ScalerListener {
       this.channels.get(subscription.channel)?.subscribers.get(subscription.socket) === subscription
     );
   }
+}
+
+/** A seq that holds nothing for the subscriber (a placeholder): it only moves the position. */
+function serializeSkip(message: ScalerMessage): string {
+  const skip: SkipFrame = { t: 'skip', channel: message.channel, seq: message.seq, epoch: message.epoch };
+  return JSON.stringify(skip);
 }
 
 function serializeMessage(message: ScalerMessage): string {

@@ -24,23 +24,37 @@ export interface SssDropEvent {
   reason: string;
 }
 
-/** How one subscription came back after a reconnect. */
+/**
+ * How one subscription came back after a reconnect (its first result):
+ * - `{ recovered: true }`: every missed message follows, in order;
+ * - `{ recovered: false, reason }`: resubscribed, but messages were lost (reload the channel's state);
+ * - `{ recovered: false, retrying: true, error }`: a temporary error (`UNAVAILABLE`, `TIMEOUT`,
+ *   `RATE_LIMITED`, `INTERNAL_ERROR`); the subscription stays open and retries with backoff, and its
+ *   `resubscribed` event reports the later success;
+ * - `{ recovered: false, error }`: refused for good; the subscription is closed (`resubscribe_denied`).
+ */
 export interface SssResubscriptionResult {
   /** The channel. */
   channel: string;
-  /** Whether every missed message was delivered. */
+  /** Whether every missed message follows. */
   recovered: boolean;
   /** Why not, when the server resubscribed without recovery. */
   reason?: RecoveryFailure;
-  /** Why the re-subscription was refused; the subscription is closed. */
+  /** True while a temporary failure is being retried; the subscription is still open. */
+  retrying?: boolean;
+  /** The failure: temporary with `retrying`, else the refusal that closed the subscription. */
   error?: SssClientError;
 }
 
-/** Payload of `reconnect`: emitted once every re-subscription after a reconnect has settled. */
+/**
+ * Payload of `reconnect`: emitted after every reconnect, once every subscription has a first result
+ * (never waiting on a retry). Subscriptions that ended before their first result (`unsubscribe()`,
+ * a channel boot) are left out.
+ */
 export interface SssReconnectEvent {
-  /** Whether every subscription recovered every missed message. */
+  /** Whether every reported subscription recovered every missed message (true when none is reported). */
   recovered: boolean;
-  /** One entry per subscription that was live at the drop. */
+  /** One entry per subscription that was live at the drop and still is, in subscription order. */
   subscriptions: SssResubscriptionResult[];
 }
 
@@ -56,11 +70,17 @@ export type SssClientEvents = {
   connect: [info: SssHelloInfo];
   /** An open connection was lost (also before `boot`); not emitted for `close()`. */
   drop: [event: SssDropEvent];
-  /** A reconnect completed and every re-subscription settled. */
+  /**
+   * After every reconnect, once each subscription has a first result: recovered, resubscribed
+   * without recovery, retrying a temporary error, or refused (see `SssResubscriptionResult`).
+   */
   reconnect: [event: SssReconnectEvent];
   /** The server booted this client. */
   boot: [event: SssBootEvent];
-  /** Errors that belong to no request: server `err` without id, sequence gaps, listener errors, failed reconnects. */
+  /**
+   * Errors that belong to no request: server `err` without id, sequence gaps (for visibility: the
+   * subscription re-subscribes by itself), listener errors, failed reconnects.
+   */
   error: [error: SssClientError];
   /** The status changed. */
   status: [status: SssClientStatus];
@@ -78,7 +98,7 @@ export interface SssMessageMeta {
   epoch: string;
 }
 
-/** Payload of a subscription's `resubscribed` event. */
+/** Payload of a subscription's `resubscribed` event (after a reconnect, a retry, or a sequence gap). */
 export interface SssResubscribedEvent {
   /** Whether every missed message follows; if not, reload the channel's state. */
   recovered: boolean;
@@ -99,7 +119,10 @@ export interface SssSubscriptionClosedEvent {
 
 /** A subscription's lifecycle events and their listener arguments. */
 export type SssSubscriptionEvents = {
-  /** The subscription came back after a reconnect. */
+  /**
+   * The subscription is back on the server: after a reconnect, after a retry of a temporary error, or
+   * after a sequence gap (re-subscribed from the last good position).
+   */
   resubscribed: [event: SssResubscribedEvent];
   /** The subscription ended; it receives nothing more. */
   closed: [event: SssSubscriptionClosedEvent];

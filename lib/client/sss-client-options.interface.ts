@@ -1,4 +1,5 @@
 import type { ReconnectOptions } from './reconnect-backoff.js';
+import type { ResubscribeOptions } from './resubscriber.js';
 
 /** The part of the WHATWG `WebSocket` the client uses; both browsers and `ws` provide it. */
 export interface WebSocketLike {
@@ -28,11 +29,15 @@ export type WebSocketConstructor = new (
 
 /** Options of `SssClient`. */
 export interface SssClientOptions {
-  /** The WebSocket implementation. Default: `globalThis.WebSocket`, else `ws` (loaded on demand). */
+  /**
+   * The WebSocket implementation. Default: in Node, `ws` (loaded on demand) when it can be imported,
+   * else the global `WebSocket` (Node 22+), which cannot tell a refused upgrade (401/403/429) from a
+   * network failure; in browsers, the global `WebSocket`.
+   */
   WebSocket?: WebSocketConstructor;
   /**
    * HTTP headers for the upgrade request (for example a `Cookie`), given to the constructor as
-   * `{ headers }`. Node only: with headers and no `WebSocket` option, Node uses `ws`. Default: none; ignored in browsers.
+   * `{ headers }`. Node only, and they need `ws` (or a `WebSocket` option that takes them). Default: none; ignored in browsers.
    */
   headers?: Record<string, string>;
   /** Timeout of `ask`, `tell`, `subscribe` and `unsubscribe` in ms, queued time included. Default: 10_000. */
@@ -40,10 +45,18 @@ export interface SssClientOptions {
   /** Timeout of each connection attempt (socket open plus the server's `hello`) in ms. Default: 10_000. */
   connectTimeout?: number;
   /**
-   * Automatic reconnection after a drop; `false` disables it.
-   * Default: `{ initialDelay: 250, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
+   * Automatic reconnection after a drop; `false` disables it. The first attempt after a drop or a
+   * 1001 waits a random time spread over `spreadWindow` (at most `maxDelay`); later failed attempts back off exponentially.
+   * Default: `{ spreadWindow: 1000, initialDelay: 250, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
    */
   reconnect?: Partial<ReconnectOptions> | false;
+  /**
+   * Re-subscriptions (after a reconnect or a sequence gap): the timeout of each request, and the
+   * per-subscription jittered backoff between retries after a temporary error (`UNAVAILABLE`,
+   * `TIMEOUT`, `RATE_LIMITED`, `INTERNAL_ERROR`).
+   * Default: `{ timeout: 10_000, initialDelay: 500, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
+   */
+  resubscribe?: Partial<ResubscribeOptions>;
   /** Heartbeat interval in ms, overriding the server's `hello.heartbeat` (for tests). Default: the server's value. */
   heartbeatInterval?: number;
   /** Extra silence in ms, beyond twice the heartbeat, before the connection counts as dead. Default: 1000. */

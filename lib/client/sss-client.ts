@@ -2,25 +2,28 @@ import {
   CloseCode,
   ErrorCode,
   PROTOCOL_VERSION,
-  type AckFrame,
   type ClientFrame,
   type HelloFrame,
-  type ResponseFrame,
   type ServerFrame,
-  type SubscribedFrame,
 } from '../protocol/frames.js';
+import { ConnectionAttempt, unsupportedVersionError } from './connection-attempt.js';
+import { Heartbeat } from './heartbeat.js';
+import { PendingRequests, type ReplyFrame } from './pending-requests.js';
 import { DEFAULT_RECONNECT_OPTIONS, ReconnectBackoff } from './reconnect-backoff.js';
+import { DEFAULT_RESUBSCRIBE_OPTIONS, Resubscriber } from './resubscriber.js';
+import { parseServerFrame } from './server-frame.parser.js';
 import type {
   SssClientEvents,
   SssClientStatus,
   SssHelloInfo,
-  SssResubscriptionResult,
+  SssSubscriptionClosedEvent,
 } from './sss-client-events.interface.js';
 import type { SssClientOptions, WebSocketConstructor, WebSocketLike } from './sss-client-options.interface.js';
 import { SssClientError, SssClientErrorCode } from './sss-client.error.js';
 import { SssSubscription, type SssSubscriptionHost } from './sss-subscription.js';
 import { TypedEventEmitter, type Listener } from './typed-event-emitter.js';
 import { isNodeRuntime, resolveWebSocketConstructor } from './websocket-constructor.js';
+import { closeSocketGracefully, discardSocket } from './websocket-closing.js';
 
 /** Per-call options of `ask`, `tell` and `subscribe`. */
 export interface SssRequestOptions {
@@ -28,31 +31,25 @@ export interface SssRequestOptions {
   timeout?: number;
 }
 
-type ReplyFrame = ResponseFrame | AckFrame | SubscribedFrame;
-
-interface PendingRequest {
-  readonly payload: string;
-  /** False while queued for a connection that is not open yet. */
-  sent: boolean;
-  /** Runs synchronously on the reply, so state it sets up is in place before the next frame. */
-  readonly settle: (reply: ReplyFrame) => void;
-  readonly fail: (error: SssClientError) => void;
-}
-
 const DEFAULT_ASK_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_HEARTBEAT_GRACE_MS = 1000;
-/** How long `close()` waits for the closing handshake before dropping the connection. */
-const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
-const READY_STATE_CLOSED = 3;
 /** The close code reported in `drop` when the client gives up on a silent connection. */
 const ABNORMAL_CLOSURE = 1006;
 const PING_PAYLOAD = JSON.stringify({ t: 'ping' } satisfies ClientFrame);
-const HANDSHAKE_STATUS_PATTERN = /Unexpected server response: (\d{3})/;
+/** Server error codes that mean an `unsub` has nothing left to end. */
+const UNSUBSCRIBED_ANYWAY: readonly string[] = [
+  SssClientErrorCode.Disconnected,
+  SssClientErrorCode.Closed,
+  ErrorCode.NotSubscribed,
+];
 
 /**
  * The Super Scaled Sockets client, for browsers and Node: requests (`ask`, `tell`), ordered
  * channel subscriptions with recovery, server `tell`s, heartbeats and automatic reconnection.
+ * This class is the facade; the jobs live beside it: `ConnectionAttempt` (one socket until its
+ * `hello`), `PendingRequests` (ids, timeouts, queueing), `Heartbeat` (pings, dead connections),
+ * `Resubscriber` (re-subscriptions after a reconnect or a sequence gap).
  *
  * @example
  * const client = new SssClient('wss://example.com/sss');
@@ -64,7 +61,6 @@ export class SssClient {
   private readonly url: string;
   private readonly askTimeout: number;
   private readonly connectTimeout: number;
-  private readonly heartbeatGrace: number;
   private readonly backoff: ReconnectBackoff | undefined;
   private readonly events = new TypedEventEmitter<SssClientEvents>((error, event) => {
     // Errors thrown by 'error' listeners are dropped: reporting them would loop.
@@ -73,11 +69,14 @@ export class SssClient {
   private readonly tellListeners = new TypedEventEmitter<Record<string, [data: unknown]>>((error, topic) =>
     this.reportListenerError(error, `tell "${topic}"`),
   );
-  private readonly pending = new Map<number, PendingRequest>();
+  private readonly pending = new PendingRequests((payload) => this.sendRaw(payload));
+  private readonly heartbeat: Heartbeat;
+  private readonly resubscriber: Resubscriber;
   private readonly subscriptions = new Map<string, SssSubscription>();
   private readonly subscriptionHost: SssSubscriptionHost = {
     unsubscribe: (subscription) => this.unsubscribe(subscription),
     reportError: (error) => this.reportError(error),
+    resync: (subscription) => this.resubscriber.resync(subscription),
   };
 
   private currentStatus: SssClientStatus = 'idle';
@@ -85,17 +84,11 @@ export class SssClient {
   private socket: WebSocketLike | undefined;
   /** True once the current socket said `hello`, until it is gone. */
   private ready = false;
-  private nextRequestId = 1;
   /** Bumped by `connect()` and `close()`, so work started before either can tell it is stale. */
   private lifecycle = 0;
-  /** Bumped on every `hello`, so a re-subscription round can tell its connection is gone. */
-  private connectionGeneration = 0;
   private connectPromise: Promise<SssHelloInfo> | undefined;
-  private abortAttempt: ((error: SssClientError) => void) | undefined;
+  private attempt: ConnectionAttempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  private lastSentAt = 0;
-  private lastReceivedAt = 0;
 
   /**
    * @param url the server's WebSocket endpoint (`ws:`, `wss:`, or `http(s):` which maps to `ws(s):`;
@@ -109,11 +102,40 @@ export class SssClient {
     this.url = buildUrl(url);
     this.askTimeout = options.askTimeout ?? DEFAULT_ASK_TIMEOUT_MS;
     this.connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.heartbeatGrace = options.heartbeatGrace ?? DEFAULT_HEARTBEAT_GRACE_MS;
     this.backoff =
       options.reconnect === false
         ? undefined
         : new ReconnectBackoff({ ...DEFAULT_RECONNECT_OPTIONS, ...options.reconnect });
+    this.heartbeat = new Heartbeat(
+      { ping: () => this.sendRaw(PING_PAYLOAD), dead: () => this.abandonSilentConnection() },
+      options.heartbeatGrace ?? DEFAULT_HEARTBEAT_GRACE_MS,
+    );
+    this.resubscriber = new Resubscriber(
+      {
+        subscribeFrom: (subscription, timeout, subscribed) =>
+          this.request(
+            (id) => ({
+              t: 'sub',
+              id,
+              channel: subscription.channel,
+              query: subscription.query,
+              since: subscription.position,
+            }),
+            timeout,
+            (reply) => {
+              expectReply(reply, 'subbed');
+              subscribed(reply);
+            },
+          ),
+        sendUnsubscribe: (channel) =>
+          this.sendRaw(JSON.stringify({ t: 'unsub', id: this.pending.takeId(), channel } satisfies ClientFrame)),
+        deny: (subscription, error) => this.endSubscription(subscription, { reason: 'resubscribe_denied', error }),
+        reconnected: (event) => {
+          if (this.ready) this.events.emit('reconnect', event);
+        },
+      },
+      { ...DEFAULT_RESUBSCRIBE_OPTIONS, ...options.resubscribe },
+    );
   }
 
   /** The connection status. */
@@ -212,7 +234,8 @@ export class SssClient {
         expectReply(reply, 'subbed');
         const subscription = new SssSubscription<T>(this.subscriptionHost, reply, query);
         subscription.holdUntilNextTask();
-        this.subscriptions.get(channel)?.end({ reason: 'replaced' });
+        const replaced = this.subscriptions.get(channel);
+        if (replaced) this.endSubscription(replaced, { reason: 'replaced' });
         this.subscriptions.set(channel, subscription as SssSubscription);
         return subscription;
       },
@@ -240,10 +263,10 @@ export class SssClient {
     }
     this.lifecycle += 1;
     const socket = this.ready ? this.socket : undefined;
-    this.abortAttempt?.(new SssClientError(SssClientErrorCode.Closed, 'The client was closed while connecting'));
+    this.attempt?.abort(new SssClientError(SssClientErrorCode.Closed, 'The client was closed while connecting'));
     this.socket = undefined;
     this.shutDown(new SssClientError(SssClientErrorCode.Closed, 'The client was closed'), 'client_closed');
-    if (socket) await closeGracefully(socket);
+    if (socket) await closeSocketGracefully(socket);
   }
 
   private request<R>(
@@ -251,67 +274,19 @@ export class SssClient {
     timeout: number | undefined,
     accept: (reply: ReplyFrame) => R,
   ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      if (this.currentStatus === 'idle' || this.currentStatus === 'closed') {
-        const hint = this.currentStatus === 'idle' ? ': call connect() first' : '';
-        reject(new SssClientError(SssClientErrorCode.Closed, `The client is ${this.currentStatus}${hint}`));
-        return;
-      }
-      const id = this.nextRequestId++;
-      let payload: string;
-      try {
-        payload = JSON.stringify(buildFrame(id));
-      } catch (error) {
-        reject(
-          new SssClientError(SssClientErrorCode.BadFrame, 'The request is not serialisable as JSON', undefined, {
-            cause: error,
-          }),
-        );
-        return;
-      }
-      const timeoutMs = timeout ?? this.askTimeout;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-      };
-      const request: PendingRequest = {
-        payload,
-        sent: false,
-        settle: (reply) => {
-          finish();
-          try {
-            resolve(accept(reply));
-          } catch (error) {
-            reject(error);
-          }
-        },
-        fail: (error) => {
-          finish();
-          reject(error);
-        },
-      };
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(
-          () =>
-            request.fail(new SssClientError(SssClientErrorCode.Timeout, `No answer within ${timeoutMs} ms`, { id })),
-          timeoutMs,
-        );
-      }
-      this.pending.set(id, request);
-      if (this.ready) this.sendRequest(request);
-    });
-  }
-
-  private sendRequest(request: PendingRequest): void {
-    request.sent = true;
-    this.sendRaw(request.payload);
+    if (this.currentStatus === 'idle' || this.currentStatus === 'closed') {
+      const hint = this.currentStatus === 'idle' ? ': call connect() first' : '';
+      return Promise.reject(
+        new SssClientError(SssClientErrorCode.Closed, `The client is ${this.currentStatus}${hint}`),
+      );
+    }
+    return this.pending.add(buildFrame, timeout ?? this.askTimeout, accept, this.ready);
   }
 
   private sendRaw(payload: string): void {
     try {
       this.socket?.send(payload);
-      this.lastSentAt = Date.now();
+      this.heartbeat.sent();
     } catch {
       // The socket is closing; its close event reports the drop.
     }
@@ -334,45 +309,26 @@ export class SssClient {
     if (lifecycle !== this.lifecycle) {
       throw new SssClientError(SssClientErrorCode.Closed, 'The client was closed while connecting');
     }
-    return new Promise<SssHelloInfo>((resolve, reject) => {
-      let socket: WebSocketLike;
-      try {
-        socket = this.createSocket(WebSocketImpl);
-      } catch (error) {
-        reject(
-          new SssClientError(SssClientErrorCode.ConnectFailed, `Cannot open ${this.url}`, undefined, { cause: error }),
-        );
-        return;
-      }
-      this.socket = socket;
-      let socketError: SssClientError | undefined;
-      const fail = (error: SssClientError) => {
-        clearTimeout(timer);
-        this.abortAttempt = undefined;
-        if (this.socket === socket) this.socket = undefined;
-        discard(socket);
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new SssClientError(SssClientErrorCode.ConnectFailed, `No hello within ${this.connectTimeout} ms`)),
-        this.connectTimeout,
-      );
-      this.abortAttempt = fail;
-      socket.onerror = (event) => {
-        socketError ??= errorFromSocketEvent(event);
-      };
-      socket.onclose = (event) => fail(errorFromEarlyClose(event.code, event.reason, socketError));
-      socket.onmessage = (event) => {
-        const frame = parseFrame(event.data);
-        if (frame?.t !== 'hello') {
-          fail(new SssClientError(SssClientErrorCode.ConnectFailed, 'The server did not start with hello', frame));
-          return;
-        }
-        clearTimeout(timer);
-        this.abortAttempt = undefined;
-        resolve(this.establish(socket, frame));
-      };
-    });
+    let socket: WebSocketLike;
+    try {
+      socket = this.createSocket(WebSocketImpl);
+    } catch (error) {
+      throw new SssClientError(SssClientErrorCode.ConnectFailed, `Cannot open ${this.url}`, undefined, {
+        cause: error,
+      });
+    }
+    this.socket = socket;
+    const attempt = new ConnectionAttempt(socket, this.connectTimeout, (hello) => this.establish(socket, hello));
+    this.attempt = attempt;
+    try {
+      await attempt.hello;
+      return { ...this.helloInfo! };
+    } catch (error) {
+      if (this.socket === socket) this.socket = undefined;
+      throw error;
+    } finally {
+      if (this.attempt === attempt) this.attempt = undefined;
+    }
   }
 
   private createSocket(WebSocketImpl: WebSocketConstructor): WebSocketLike {
@@ -382,7 +338,7 @@ export class SssClient {
     return new WebSocketImpl(this.url);
   }
 
-  private establish(socket: WebSocketLike, hello: HelloFrame): SssHelloInfo {
+  private establish(socket: WebSocketLike, hello: HelloFrame): void {
     const isReconnect = this.currentStatus === 'reconnecting';
     socket.onmessage = (event) => this.handleMessage(socket, event.data);
     socket.onclose = (event) => this.handleDrop(socket, event.code, event.reason);
@@ -393,22 +349,19 @@ export class SssClient {
     if (hello.sessionId !== undefined) info.sessionId = hello.sessionId;
     this.helloInfo = info;
     this.ready = true;
-    this.connectionGeneration += 1;
     this.backoff?.reset();
-    this.startHeartbeat(this.options.heartbeatInterval ?? hello.heartbeat);
-    if (isReconnect) this.resubscribeAll();
-    for (const request of this.pending.values()) {
-      if (!request.sent) this.sendRequest(request);
-    }
+    this.heartbeat.start(this.options.heartbeatInterval ?? hello.heartbeat);
+    // Re-subscriptions go out before the requests queued while reconnecting.
+    if (isReconnect) this.resubscriber.resubscribeAll([...this.subscriptions.values()]);
+    this.pending.sendQueued();
     this.setStatus('open');
     this.events.emit('connect', { ...info });
-    return { ...info };
   }
 
   private handleMessage(socket: WebSocketLike, raw: unknown): void {
     if (socket !== this.socket) return;
-    this.lastReceivedAt = Date.now();
-    const frame = parseFrame(raw);
+    this.heartbeat.received();
+    const frame = parseServerFrame(raw);
     if (!frame) {
       this.reportError(new SssClientError(SssClientErrorCode.BadFrame, 'The server sent an unreadable frame', raw));
       return;
@@ -424,6 +377,10 @@ export class SssClient {
 
   private handleFrame(frame: ServerFrame): void {
     switch (frame.t) {
+      case 'msg':
+      case 'skip':
+        this.subscriptions.get(frame.channel)?.receive(frame);
+        return;
       case 'res':
       case 'ack':
       case 'subbed':
@@ -432,17 +389,12 @@ export class SssClient {
       case 'err':
         this.handleErrorFrame(frame.id, new SssClientError(frame.code, frame.message, frame.details));
         return;
-      case 'msg':
-      case 'skip':
-        this.subscriptions.get(frame.channel)?.receive(frame);
-        return;
       case 'tell':
         this.tellListeners.emit(frame.topic, frame.data);
         return;
       case 'unsubbed': {
         const subscription = this.subscriptions.get(frame.channel);
-        this.subscriptions.delete(frame.channel);
-        subscription?.end({ reason: frame.reason });
+        if (subscription) this.endSubscription(subscription, { reason: frame.reason });
         return;
       }
       default:
@@ -452,43 +404,32 @@ export class SssClient {
   }
 
   private settleRequest(reply: ReplyFrame): void {
-    const request = this.pending.get(reply.id);
-    if (request?.sent) {
-      request.settle(reply);
-      return;
-    }
+    if (this.pending.settle(reply)) return;
     // A subscription whose request timed out exists on the server only: end it there too.
     if (reply.t === 'subbed' && !this.subscriptions.has(reply.channel)) {
       this.sendRaw(
-        JSON.stringify({ t: 'unsub', id: this.nextRequestId++, channel: reply.channel } satisfies ClientFrame),
+        JSON.stringify({ t: 'unsub', id: this.pending.takeId(), channel: reply.channel } satisfies ClientFrame),
       );
     }
   }
 
   private handleErrorFrame(id: number | undefined, error: SssClientError): void {
-    if (id === undefined) {
-      this.reportError(error);
-      return;
-    }
-    const request = this.pending.get(id);
-    if (request?.sent) request.fail(error);
+    if (id === undefined) this.reportError(error);
+    else this.pending.fail(id, error);
   }
 
   private handleDrop(socket: WebSocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
     this.ready = false;
-    this.stopHeartbeat();
-    for (const request of [...this.pending.values()]) {
-      if (request.sent) {
-        request.fail(
-          new SssClientError(SssClientErrorCode.Disconnected, 'The connection dropped before the answer', {
-            code,
-            reason,
-          }),
-        );
-      }
-    }
+    this.heartbeat.stop();
+    this.resubscriber.stopAll();
+    this.pending.failSent(
+      new SssClientError(SssClientErrorCode.Disconnected, 'The connection dropped before the answer', {
+        code,
+        reason,
+      }),
+    );
     if (code === CloseCode.Booted) {
       this.shutDown(
         new SssClientError(SssClientErrorCode.Booted, `Booted by the server: ${reason}`, { reason }),
@@ -514,8 +455,9 @@ export class SssClient {
       return;
     }
     this.setStatus('reconnecting');
-    // A server going away is a planned restart: come back soon, elsewhere, without growing the backoff.
-    this.scheduleReconnect(code === CloseCode.GoingAway ? this.backoff.quick() : this.backoff.next());
+    // NOTE: every client of a lost (or draining, 1001) instance comes back now: spread them over the
+    // window so the survivors are not hit at once. Failed attempts then back off exponentially.
+    this.scheduleReconnect(this.backoff.spread());
     this.events.emit('drop', { code, reason });
   }
 
@@ -549,52 +491,9 @@ export class SssClient {
     }
   }
 
-  /** Re-subscribes every live subscription from its position, then emits `reconnect`. */
-  private resubscribeAll(): void {
-    const generation = this.connectionGeneration;
-    const rounds = [...this.subscriptions.values()].map((subscription) =>
-      this.request<SssResubscriptionResult>(
-        (id) => ({
-          t: 'sub',
-          id,
-          channel: subscription.channel,
-          query: subscription.query,
-          since: subscription.position,
-        }),
-        // No timeout: a dead connection is found by the heartbeat, and the next reconnect retries.
-        Infinity,
-        (reply) => {
-          expectReply(reply, 'subbed');
-          subscription.resubscribed(reply);
-          const result: SssResubscriptionResult = {
-            channel: subscription.channel,
-            recovered: reply.recovered === true,
-          };
-          if (reply.reason !== undefined) result.reason = reply.reason;
-          return result;
-        },
-      ).catch((error: SssClientError): SssResubscriptionResult => {
-        if (error.code === SssClientErrorCode.Disconnected || error.code === SssClientErrorCode.Closed) throw error;
-        if (this.subscriptions.get(subscription.channel) === subscription)
-          this.subscriptions.delete(subscription.channel);
-        subscription.end({ reason: 'resubscribe_denied', error });
-        return { channel: subscription.channel, recovered: false, error };
-      }),
-    );
-    Promise.all(rounds).then(
-      (subscriptions) => {
-        if (generation !== this.connectionGeneration || !this.ready) return;
-        this.events.emit('reconnect', { recovered: subscriptions.every((result) => result.recovered), subscriptions });
-      },
-      // The connection dropped again before the round finished; the next reconnect reports.
-      () => undefined,
-    );
-  }
-
   private async unsubscribe(subscription: SssSubscription): Promise<void> {
     if (subscription.closed) return;
-    if (this.subscriptions.get(subscription.channel) === subscription) this.subscriptions.delete(subscription.channel);
-    subscription.end({ reason: 'unsubscribed' });
+    this.endSubscription(subscription, { reason: 'unsubscribed' });
     // Without a connection the server holds nothing, and the next connection will not re-subscribe.
     if (!this.ready) return;
     try {
@@ -606,40 +505,22 @@ export class SssClient {
         },
       );
     } catch (caught) {
-      const code = (caught as SssClientError).code;
-      const gone: string[] = [SssClientErrorCode.Disconnected, SssClientErrorCode.Closed, ErrorCode.NotSubscribed];
-      if (!gone.includes(code)) throw caught;
+      if (!UNSUBSCRIBED_ANYWAY.includes((caught as SssClientError).code)) throw caught;
     }
   }
 
-  private startHeartbeat(interval: number): void {
-    this.stopHeartbeat();
-    if (!(interval > 0)) return;
-    const deadAfter = 2 * interval + this.heartbeatGrace;
-    this.lastSentAt = this.lastReceivedAt = Date.now();
-    this.heartbeatTimer = setInterval(
-      () => {
-        const now = Date.now();
-        if (now - this.lastReceivedAt >= deadAfter) {
-          this.abandonSilentConnection();
-        } else if (now - this.lastSentAt >= interval) {
-          this.sendRaw(PING_PAYLOAD);
-        }
-      },
-      Math.max(1, Math.floor(interval / 2)),
-    );
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+  /** Ends a subscription on the client: forgets it, stops its re-subscription, emits `closed`. */
+  private endSubscription(subscription: SssSubscription, event: SssSubscriptionClosedEvent): void {
+    if (this.subscriptions.get(subscription.channel) === subscription) this.subscriptions.delete(subscription.channel);
+    this.resubscriber.cancel(subscription);
+    subscription.end(event);
   }
 
   /** The server went silent: its closing handshake would never finish, so drop the socket outright. */
   private abandonSilentConnection(): void {
     const socket = this.socket;
     if (!socket) return;
-    discard(socket);
+    discardSocket(socket);
     this.handleDrop(socket, ABNORMAL_CLOSURE, 'heartbeat timeout');
   }
 
@@ -647,9 +528,10 @@ export class SssClient {
   private shutDown(error: SssClientError, subscriptionReason: string): void {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.stopHeartbeat();
+    this.heartbeat.stop();
+    this.resubscriber.stopAll();
     this.ready = false;
-    for (const request of [...this.pending.values()]) request.fail(error);
+    this.pending.failAll(error);
     const subscriptions = [...this.subscriptions.values()];
     this.subscriptions.clear();
     const subscriptionError = error.code === SssClientErrorCode.Closed ? undefined : error;
@@ -706,22 +588,6 @@ function buildUrl(url: string): string {
   return parsed.toString();
 }
 
-function parseFrame(raw: unknown): ServerFrame | undefined {
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) text = new TextDecoder().decode(raw);
-  else return undefined;
-  try {
-    const frame: unknown = JSON.parse(text);
-    if (typeof frame === 'object' && frame !== null && typeof (frame as { t?: unknown }).t === 'string') {
-      return frame as ServerFrame;
-    }
-  } catch {
-    // Not JSON: reported as unreadable below.
-  }
-  return undefined;
-}
-
 function expectReply<T extends ReplyFrame['t']>(
   reply: ReplyFrame,
   type: T,
@@ -733,81 +599,4 @@ function expectReply<T extends ReplyFrame['t']>(
       reply,
     );
   }
-}
-
-/** Reads the HTTP status `ws` puts in its handshake errors; browsers give no details. */
-function errorFromSocketEvent(event: unknown): SssClientError {
-  const detail = event as { message?: unknown; error?: { message?: unknown } } | undefined;
-  const message = typeof detail?.message === 'string' ? detail.message : detail?.error?.message;
-  const text = typeof message === 'string' && message !== '' ? message : 'The WebSocket connection failed';
-  const status = HANDSHAKE_STATUS_PATTERN.exec(text)?.[1];
-  if (status !== undefined) {
-    return new SssClientError(
-      SssClientErrorCode.HandshakeRejected,
-      `The server rejected the handshake: ${text}`,
-      undefined,
-      {
-        status: Number(status),
-        cause: detail?.error,
-      },
-    );
-  }
-  return new SssClientError(SssClientErrorCode.ConnectFailed, text, undefined, { cause: detail?.error });
-}
-
-function errorFromEarlyClose(code: number, reason: string, socketError: SssClientError | undefined): SssClientError {
-  if (code === CloseCode.Booted)
-    return new SssClientError(SssClientErrorCode.Booted, `Booted by the server: ${reason}`, { reason });
-  if (code === CloseCode.UnsupportedVersion) return unsupportedVersionError(reason);
-  return (
-    socketError ??
-    new SssClientError(SssClientErrorCode.ConnectFailed, `Closed before hello (code ${code})`, { code, reason })
-  );
-}
-
-function unsupportedVersionError(reason: string): SssClientError {
-  return new SssClientError(
-    SssClientErrorCode.UnsupportedVersion,
-    `The server does not speak protocol version ${PROTOCOL_VERSION}: ${reason}`,
-    { reason, version: PROTOCOL_VERSION },
-  );
-}
-
-/** Forgets a socket and drops it without a closing handshake. */
-function discard(socket: WebSocketLike): void {
-  socket.onopen = null;
-  socket.onmessage = null;
-  socket.onclose = null;
-  // `ws` throws an 'error' event that has no listener, so keep one.
-  socket.onerror = () => undefined;
-  try {
-    if (socket.terminate) socket.terminate();
-    else socket.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-/** Closes with code 1000 and waits for the closing handshake, dropping the socket if it takes too long. */
-function closeGracefully(socket: WebSocketLike): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      discard(socket);
-      resolve();
-    }, CLOSE_HANDSHAKE_TIMEOUT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    socket.onmessage = null;
-    socket.onerror = () => undefined;
-    socket.onclose = done;
-    try {
-      socket.close(CloseCode.Normal);
-    } catch {
-      done();
-      return;
-    }
-    if (socket.readyState === READY_STATE_CLOSED) done();
-  });
 }

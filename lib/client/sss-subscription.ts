@@ -13,6 +13,8 @@ export interface SssSubscriptionHost {
   unsubscribe(subscription: SssSubscription): Promise<void>;
   /** Reports an error that belongs to no request (a sequence gap, a throwing listener). */
   reportError(error: SssClientError): void;
+  /** A sequence gap: subscribe again from `position` (the subscription drops frames meanwhile). */
+  resync(subscription: SssSubscription): void;
 }
 
 type TopicEvents = Record<string, [data: unknown, meta: SssMessageMeta]>;
@@ -30,8 +32,12 @@ export class SssSubscription<T = unknown> {
   readonly query: unknown;
 
   private currentData: T;
-  private currentPosition: ChannelPosition;
+  // The position as two fields, so that a delivery allocates nothing for it.
+  private epoch: string;
+  private seq: number;
   private isClosed = false;
+  /** True from a re-subscription request until its `subbed`: frames of the channel are dropped meanwhile. */
+  private awaitingSubscribed = false;
   /** Messages received before the application could attach listeners (see `holdUntilNextTask`). */
   private held: MessageFrame[] | undefined;
   private releaseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -48,7 +54,8 @@ export class SssSubscription<T = unknown> {
     this.channel = subscribed.channel;
     this.query = query;
     this.currentData = subscribed.data as T;
-    this.currentPosition = { epoch: subscribed.epoch, seq: subscribed.seq };
+    this.epoch = subscribed.epoch;
+    this.seq = subscribed.seq;
     const report = (what: string) => (error: unknown) =>
       host.reportError(
         new SssClientError(
@@ -72,7 +79,7 @@ export class SssSubscription<T = unknown> {
 
   /** The position of the last message delivered (or the subscription point before any). */
   get position(): ChannelPosition {
-    return { ...this.currentPosition };
+    return { epoch: this.epoch, seq: this.seq };
   }
 
   /** Whether the subscription has ended; a closed subscription receives nothing more. */
@@ -110,34 +117,43 @@ export class SssSubscription<T = unknown> {
   }
 
   /**
-   * @internal Accepts a `msg` frame of this channel: drops duplicates, reports gaps, delivers. A
-   * `skip` frame (a message this socket published itself) only moves the position.
+   * @internal Accepts a `msg` frame of this channel: drops duplicates, delivers in order. A `skip`
+   * frame (a message this socket published itself) only moves the position. A gap (a seq beyond the
+   * next one, or another epoch without a re-subscription) is reported as `SEQUENCE_GAP` and
+   * re-subscribes from the last good position; frames are dropped until the server's answer.
    */
   receive(frame: MessageFrame | SkipFrame): void {
-    if (this.isClosed) return;
-    const { epoch, seq } = this.currentPosition;
-    if (frame.epoch === epoch) {
-      if (frame.seq <= seq) return;
-      if (frame.seq > seq + 1) {
-        this.reportGap(`Channel "${this.channel}" skipped from seq ${seq} to ${frame.seq}`, frame);
-      }
-    } else {
-      this.reportGap(`Channel "${this.channel}" changed epoch without a re-subscription`, frame);
+    if (this.isClosed || this.awaitingSubscribed) return;
+    if (frame.epoch !== this.epoch) {
+      this.resyncAfterGap(`Channel "${this.channel}" changed epoch without a re-subscription`, frame);
+      return;
     }
-    this.currentPosition = { epoch: frame.epoch, seq: frame.seq };
+    if (frame.seq !== this.seq + 1) {
+      if (frame.seq > this.seq)
+        this.resyncAfterGap(`Channel "${this.channel}" skipped from seq ${this.seq} to ${frame.seq}`, frame);
+      return;
+    }
+    this.seq = frame.seq;
     if (frame.t === 'skip') return;
     if (this.held) this.held.push(frame);
     else this.deliver(frame);
   }
 
-  /** @internal Applies the `subbed` answer to a re-subscription after a reconnect. */
+  /** @internal A re-subscription was sent: drop the channel's frames until its `subbed`. */
+  awaitResubscription(): void {
+    this.awaitingSubscribed = true;
+  }
+
+  /** @internal Applies the `subbed` answer to a re-subscription (after a reconnect or a gap). */
   resubscribed(frame: SubscribedFrame): void {
     if (this.isClosed) return;
+    this.awaitingSubscribed = false;
     const recovered = frame.recovered === true;
     this.currentData = frame.data as T;
     // When recovered, the missed messages follow and move the position themselves.
-    if (!recovered || frame.epoch !== this.currentPosition.epoch) {
-      this.currentPosition = { epoch: frame.epoch, seq: frame.seq };
+    if (!recovered || frame.epoch !== this.epoch) {
+      this.epoch = frame.epoch;
+      this.seq = frame.seq;
     }
     this.lifecycleListeners.emit('resubscribed', recovered ? { recovered } : { recovered, reason: frame.reason });
   }
@@ -167,13 +183,15 @@ export class SssSubscription<T = unknown> {
     this.anyListeners.emit('message', frame.topic, frame.data, meta);
   }
 
-  private reportGap(message: string, frame: MessageFrame | SkipFrame): void {
+  private resyncAfterGap(message: string, frame: MessageFrame | SkipFrame): void {
     this.host.reportError(
       new SssClientError(SssClientErrorCode.SequenceGap, message, {
         channel: this.channel,
-        expected: { epoch: this.currentPosition.epoch, seq: this.currentPosition.seq + 1 },
+        expected: { epoch: this.epoch, seq: this.seq + 1 },
         received: { epoch: frame.epoch, seq: frame.seq },
       }),
     );
+    // An error listener may have unsubscribed.
+    if (!this.isClosed) this.host.resync(this);
   }
 }

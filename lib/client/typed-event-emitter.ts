@@ -7,7 +7,11 @@ export type Listener<Args extends unknown[]> = (...args: Args) => void;
  * A listener that throws never breaks `emit`: the error goes to `onListenerError`.
  */
 export class TypedEventEmitter<Events extends { [E in keyof Events]: unknown[] }> {
-  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+  /**
+   * Each event's listeners, replaced (never changed in place) by `on` and `off`: `emit` walks the array
+   * it found without copying it, so listeners that add or remove listeners do not change that round.
+   */
+  private readonly listeners = new Map<keyof Events, readonly Listener<never>[]>();
 
   /**
    * @param onListenerError receives whatever a listener throws; default: ignore it.
@@ -16,12 +20,10 @@ export class TypedEventEmitter<Events extends { [E in keyof Events]: unknown[] }
 
   /** Adds a listener; returns a function that removes it. */
   on<E extends keyof Events>(event: E, listener: Listener<Events[E]>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
+    const current = this.listeners.get(event) ?? [];
+    if (!current.includes(listener as Listener<never>)) {
+      this.listeners.set(event, [...current, listener as Listener<never>]);
     }
-    set.add(listener as Listener<never>);
     return () => this.off(event, listener);
   }
 
@@ -36,18 +38,19 @@ export class TypedEventEmitter<Events extends { [E in keyof Events]: unknown[] }
 
   /** Removes a listener added with `on`. */
   off<E extends keyof Events>(event: E, listener: Listener<Events[E]>): void {
-    const set = this.listeners.get(event);
-    if (!set) return;
-    set.delete(listener as Listener<never>);
-    if (set.size === 0) this.listeners.delete(event);
+    const current = this.listeners.get(event);
+    if (!current?.includes(listener as Listener<never>)) return;
+    const remaining = current.filter((candidate) => candidate !== listener);
+    if (remaining.length === 0) this.listeners.delete(event);
+    else this.listeners.set(event, remaining);
   }
 
   /** Calls every listener of `event` in the order they were added; returns whether there was any. */
   emit<E extends keyof Events>(event: E, ...args: Events[E]): boolean {
-    const set = this.listeners.get(event);
-    if (!set) return false;
-    // A copy, so listeners that add or remove listeners do not change this round.
-    for (const listener of [...set]) {
+    const listeners = this.listeners.get(event);
+    if (!listeners) return false;
+    for (let index = 0; index < listeners.length; index += 1) {
+      const listener = listeners[index]!;
       try {
         (listener as Listener<Events[E]>)(...args);
       } catch (error) {
@@ -59,7 +62,7 @@ export class TypedEventEmitter<Events extends { [E in keyof Events]: unknown[] }
 
   /** How many listeners `event` has. */
   listenerCount(event: keyof Events): number {
-    return this.listeners.get(event)?.size ?? 0;
+    return this.listeners.get(event)?.length ?? 0;
   }
 
   /** Removes every listener of every event. */

@@ -10,20 +10,39 @@ export function isNodeRuntime(): boolean {
   return typeof (globalThis as NodeGlobals).process?.versions?.node === 'string';
 }
 
+/** Loads the `ws` package's WebSocket; rejects when it is not installed. */
+export async function importWs(): Promise<WebSocketConstructor> {
+  const wsModule = (await import('ws')) as { WebSocket?: unknown; default?: unknown };
+  const WebSocket = wsModule.WebSocket ?? wsModule.default;
+  if (typeof WebSocket !== 'function') throw new Error('The `ws` module has no WebSocket export');
+  return WebSocket as WebSocketConstructor;
+}
+
 /**
- * Picks the WebSocket implementation: the explicit one, else the global one (browsers, Node 22+),
- * else `ws`. With upgrade headers on Node, `ws` wins over the global, which cannot send them.
- * `ws` is imported dynamically so browser bundlers can mark it external.
+ * Picks the WebSocket implementation: the explicit one; in Node, `ws` when it can be imported (it
+ * reports the HTTP status of a refused upgrade and sends headers; Node's global WebSocket does
+ * neither), else the global one; in browsers, the global one.
+ * `ws` is imported dynamically, and only in Node, so browser bundlers can mark it external.
+ *
+ * @param loadWs how `ws` is loaded (tests replace it).
  */
 export async function resolveWebSocketConstructor(
   explicit: WebSocketConstructor | undefined,
   wantsHeaders: boolean,
+  loadWs: () => Promise<WebSocketConstructor> = importWs,
 ): Promise<WebSocketConstructor> {
   if (explicit) return explicit;
   const globalWebSocket = (globalThis as NodeGlobals).WebSocket;
-  if (typeof globalWebSocket === 'function' && !(wantsHeaders && isNodeRuntime())) {
+  const hasGlobal = typeof globalWebSocket === 'function';
+  if (!isNodeRuntime()) {
+    if (hasGlobal) return globalWebSocket as WebSocketConstructor;
+    return loadWs();
+  }
+  try {
+    return await loadWs();
+  } catch (error) {
+    // Without `ws`, the global one cannot send the upgrade headers the application asked for.
+    if (!hasGlobal || wantsHeaders) throw error;
     return globalWebSocket as WebSocketConstructor;
   }
-  const wsModule = (await import('ws')) as { WebSocket?: unknown; default?: unknown };
-  return (wsModule.WebSocket ?? wsModule.default) as WebSocketConstructor;
 }

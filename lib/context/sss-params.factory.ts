@@ -1,5 +1,5 @@
 import type { ParamData } from '@nestjs/common';
-import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import type { ParamsFactory } from '@nestjs/core';
 import { SssParamtype } from '../enums/sss-paramtype.enum.js';
 import type { SssRequest } from '../interfaces/sss-request.interface.js';
 import type { SssSocket } from '../server/sss-socket.js';

@@ -1,11 +1,22 @@
-import type { SssGuard, SssLimits, SssRetention } from './sss-module-options.interface.js';
+import type {
+  SssAllowedOrigins,
+  SssGuard,
+  SssLimits,
+  SssRetention,
+  SssTrustProxy,
+} from './sss-module-options.interface.js';
 
-/** The module options with every default filled in. */
+/**
+ * The module options, checked, with every default filled in. A limit switched off (`0` in the
+ * options) is `Infinity` here, so that no count ever reaches it.
+ */
 export interface ResolvedSssOptions {
   path: string;
   sessionGuards: SssGuard[];
   heartbeatInterval: number;
-  trustProxy: boolean;
+  trustProxy: SssTrustProxy;
+  /** `undefined`: any origin. */
+  allowedOrigins?: SssAllowedOrigins;
   shutdownTimeout: number;
   limits: Required<SssLimits>;
   retention: Required<SssRetention>;

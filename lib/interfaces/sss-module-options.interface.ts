@@ -4,35 +4,54 @@ import type { Scaler } from '../scaler/scaler.interface.js';
 /** A guard given as a class (created with dependency injection) or as an instance. */
 export type SssGuard = Type<CanActivate> | CanActivate;
 
-/** Safety limits; every one has a default that is safe for a public endpoint. */
+/**
+ * Safety limits; every one has a default that is safe for a public endpoint. `undefined` means the
+ * default; a negative, fractional or non-number value fails startup naming the limit. `0` switches
+ * a limit off where that can make sense, and is refused where it cannot.
+ */
 export interface SssLimits {
-  /** Largest accepted frame in bytes; bigger frames close the socket with 1009. Default 65536. */
+  /** Largest accepted frame in bytes; bigger frames close the socket with 1009. Positive integer; 0 is refused. Default 65536. */
   maxFrameBytes?: number;
-  /** Frames a socket may send per second (bursts up to twice that); beyond, requests fail with RATE_LIMITED. Default 100. */
+  /** Frames a socket may send per second (bursts up to twice that); beyond, requests fail with RATE_LIMITED. 0: no rate limit. Default 100. */
   messagesPerSecond?: number;
-  /** Open sockets per client address; beyond, the upgrade gets HTTP 429. 0 disables the limit. Default 100. */
+  /** Open sockets per client address; beyond, the upgrade gets HTTP 429. 0: no limit. Default 100. */
   maxSocketsPerAddress?: number;
-  /** Subscriptions one socket may hold. Default 100. */
+  /** Subscriptions one socket may hold; beyond, TOO_MANY_SUBSCRIPTIONS. 0: no limit. Default 100. */
   maxSubscriptionsPerSocket?: number;
-  /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. Default 30000. */
+  /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. 1 to 2147483647; 0 is refused. Default 30000. */
   handlerTimeout?: number;
-  /** Bytes queued for a socket beyond which it is dropped as a slow consumer (it recovers on reconnect). Default 8 MiB. */
+  /** Bytes queued for a socket beyond which it is dropped as a slow consumer (it recovers on reconnect). Positive integer; 0 is refused. Default 8 MiB. */
   maxBufferedBytes?: number;
-  /** Longest channel name. Default 256. */
+  /** Longest channel name. Positive integer; 0 is refused. Default 256. */
   maxChannelLength?: number;
-  /** Longest ask/tell topic. Default 128. */
+  /** Longest ask/tell topic. Positive integer; 0 is refused. Default 128. */
   maxTopicLength?: number;
 }
 
 /** How long channel history is kept for recovery. */
 export interface SssRetention {
-  /** Messages kept per channel. Default 1000. */
+  /** Messages kept per channel. Positive integer; 0 is refused. Default 1000. */
   maxMessages?: number;
-  /** Age in ms after which messages are dropped. Default 86400000 (one day). */
+  /** Age in ms after which messages are dropped. Positive integer; 0 is refused. Default 86400000 (one day). */
   maxAgeMs?: number;
 }
 
-/** Options of `SssModule.forRoot()` / `forRootAsync()`. */
+/**
+ * Which proxies may tell the client address through `X-Forwarded-For`, as Express's `trust proxy`:
+ * `true` (all), `false` (none), a hop count, addresses or CIDR ranges (also `'loopback'`,
+ * `'linklocal'`, `'uniquelocal'`), as an array or a comma-separated string, or a function
+ * `(address, hopIndex) => boolean`.
+ */
+export type SssTrustProxy = boolean | number | string | string[] | ((address: string, hopIndex: number) => boolean);
+
+/** Origins whose pages may open a socket: a list of origins (`'https://example.com'`) or a function. */
+export type SssAllowedOrigins = string[] | ((origin: string | undefined) => boolean);
+
+/**
+ * Options of `SssModule.forRoot()` / `forRootAsync()`, checked at startup: `undefined` means the
+ * default; a value of the wrong type or out of range fails startup with an `SssConfigurationError`
+ * that names the option.
+ */
 export interface SssModuleOptions {
   /** URL path of the WebSocket endpoint on the app's HTTP server. Default '/sss'. */
   path?: string;
@@ -45,13 +64,18 @@ export interface SssModuleOptions {
   sessionGuards?: SssGuard | SssGuard[];
   /** The scaler that orders, stores and fans out messages. Default: the embedded in-memory scaler. */
   scaler?: Scaler;
-  /** History kept by the embedded scaler for recovery. Defaults in `SssRetention`. */
+  /**
+   * History kept by the embedded scaler for recovery. Defaults in `SssRetention`. The embedded
+   * scaler's only: with `scaler` set, give the retention to that scaler (startup fails otherwise).
+   */
   retention?: SssRetention;
-  /** Heartbeat interval told to clients, in ms; a socket silent for twice as long is dropped. Default 25000. */
+  /** Heartbeat interval told to clients, in ms; a socket silent for twice as long is dropped. 1 to 2147483647. Default 25000. */
   heartbeatInterval?: number;
-  /** Take the client address from the first X-Forwarded-For entry (behind a trusted proxy). Default false. */
-  trustProxy?: boolean;
-  /** Time given to sockets to close on shutdown before they are terminated, in ms. Default 1000. */
+  /** Proxies trusted to give the client address in `X-Forwarded-For`. Default false (the TCP peer is the client). */
+  trustProxy?: SssTrustProxy;
+  /** Origins allowed to open a socket (checked before the 101). Default: any origin. */
+  allowedOrigins?: SssAllowedOrigins;
+  /** Time given to sockets to close on shutdown before they are terminated, in ms. 0: terminate at once. Default 1000. */
   shutdownTimeout?: number;
   /** Safety limits. Defaults in `SssLimits`. */
   limits?: SssLimits;

@@ -151,7 +151,10 @@ export class FrameRouter {
       matched.route.handler,
       [socket, frame.query, request, matched.route.pattern],
       (data) => {
-        if (socket.subscriptions.get(channel) !== subscription) return;
+        // An `unsub` (or a boot) came first: the client still gets an answer to its `sub`.
+        if (socket.subscriptions.get(channel) !== subscription) {
+          return this.fail(socket, id, ErrorCode.Cancelled, SssMessages.subscriptionCancelled(channel));
+        }
         this.hub.attach(subscription, id, since, data).catch(refuse);
       },
       refuse,

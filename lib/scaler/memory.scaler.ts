@@ -16,26 +16,31 @@ interface StoredMessage {
 }
 
 interface ChannelLog {
+  /** New whenever the log is created again after being forgotten: its order starts over. */
+  epoch: string;
   seq: number;
   /** Retained messages, oldest first; `seq`s are consecutive. */
   messages: StoredMessage[];
 }
 
 /**
- * The embedded default: one process, history in memory. Its epoch is new at every start, so a
- * client that recovers across a restart is told `epoch_changed` instead of being given a wrong
- * history.
+ * The embedded default: one process, history in memory. Every channel's epoch is new at every
+ * start, so a client that recovers across a restart is told `epoch_changed` instead of being given
+ * a wrong history. A channel with no retained message and no subscriber is forgotten (memory stays
+ * bounded by what retention keeps); if it is used again, it starts a new epoch.
  */
 export class MemoryScaler implements Scaler {
-  private readonly epoch = randomUUID();
   private readonly logs = new Map<string, ChannelLog>();
   private readonly subscribed = new Set<string>();
   private listener?: ScalerListener;
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(private readonly retention: Required<SssRetention>) {}
 
   async connect(listener: ScalerListener): Promise<void> {
     this.listener = listener;
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1_000, Math.min(this.retention.maxAgeMs / 10, 60_000)));
+    this.sweepTimer.unref();
   }
 
   async publish(
@@ -45,13 +50,13 @@ export class MemoryScaler implements Scaler {
     options?: ScalerPublishOptions,
   ): Promise<ChannelPosition> {
     const log = this.logOf(channel);
-    const message: ScalerMessage = { channel, topic, data, seq: log.seq + 1, epoch: this.epoch };
+    const message: ScalerMessage = { channel, topic, data, seq: log.seq + 1, epoch: log.epoch };
     if (options?.exceptSocketId) message.exceptSocketId = options.exceptSocketId;
     log.seq = message.seq;
     log.messages.push({ message, storedAt: Date.now() });
     this.trim(log);
     if (this.subscribed.has(channel)) this.listener?.onMessage(message);
-    return { epoch: this.epoch, seq: message.seq };
+    return { epoch: log.epoch, seq: message.seq };
   }
 
   async signal(signal: ScalerSignal): Promise<void> {
@@ -67,32 +72,42 @@ export class MemoryScaler implements Scaler {
   }
 
   async position(channel: string): Promise<ChannelPosition> {
-    return { epoch: this.epoch, seq: this.logs.get(channel)?.seq ?? 0 };
+    const log = this.logOf(channel);
+    return { epoch: log.epoch, seq: log.seq };
   }
 
   async historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
-    const log = this.logs.get(channel);
-    const position = { epoch: this.epoch, seq: log?.seq ?? 0 };
-    if (since.epoch !== this.epoch) return { recovered: false, reason: 'epoch_changed', position };
+    const log = this.logOf(channel);
+    const position = { epoch: log.epoch, seq: log.seq };
+    if (since.epoch !== log.epoch) return { recovered: false, reason: 'epoch_changed', position };
     if (since.seq > position.seq || since.seq < 0) return { recovered: false, reason: 'invalid_position', position };
-    if (!log || since.seq === log.seq) return { recovered: true, epoch: this.epoch, messages: [] };
+    if (since.seq === log.seq) return { recovered: true, epoch: log.epoch, messages: [] };
     this.trim(log);
     const oldest = log.messages[0]?.message.seq ?? log.seq + 1;
     if (since.seq + 1 < oldest) return { recovered: false, reason: 'out_of_retention', position };
     const messages = log.messages.slice(since.seq + 1 - oldest).map((stored) => stored.message);
-    return { recovered: true, epoch: this.epoch, messages };
+    return { recovered: true, epoch: log.epoch, messages };
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     this.logs.clear();
     this.subscribed.clear();
     this.listener = undefined;
   }
 
+  /** Applies the age limit everywhere and forgets channels with nothing left and nobody listening. */
+  private sweep(): void {
+    for (const [channel, log] of this.logs) {
+      this.trim(log);
+      if (log.messages.length === 0 && !this.subscribed.has(channel)) this.logs.delete(channel);
+    }
+  }
+
   private logOf(channel: string): ChannelLog {
     let log = this.logs.get(channel);
     if (!log) {
-      log = { seq: 0, messages: [] };
+      log = { epoch: randomUUID(), seq: 0, messages: [] };
       this.logs.set(channel, log);
     }
     return log;

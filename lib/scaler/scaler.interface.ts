@@ -10,6 +10,11 @@ export interface ScalerMessage {
   epoch: string;
   /** A socket that must not receive it live (`socket.publish()` skips its sender). */
   exceptSocketId?: string;
+  /**
+   * A seq that was taken but holds no message (its publisher failed or crashed before storing it),
+   * closed so that the order goes on. Subscribers get a `skip` frame for it.
+   */
+  placeholder?: true;
 }
 
 /** Whom an unsequenced signal is for. */

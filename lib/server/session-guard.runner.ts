@@ -1,12 +1,12 @@
 import { ForbiddenException, Inject, Injectable, type CanActivate, type OnModuleInit, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/internal';
+import { SssExecutionContextHost } from '../context/sss-execution-context-host.js';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import type { SssGuard } from '../interfaces/sss-module-options.interface.js';
 import type { SssUpgradeRequest } from '../interfaces/sss-request.interface.js';
-import { SSS_CONTEXT_TYPE, SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
+import { SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 
 /**
@@ -31,12 +31,11 @@ export class SessionGuardRunner implements OnModuleInit {
   async check(handshake: SssHandshake): Promise<void> {
     if (this.guards.length === 0) return;
     const request: SssUpgradeRequest = { kind: 'upgrade', handshake };
-    const context = new ExecutionContextHost(
+    const context = new SssExecutionContextHost(
       [handshake.request, undefined, request, this.options.path],
       SessionGuardRunner as Type,
       SessionGuardRunner.prototype.check,
     );
-    context.setType(SSS_CONTEXT_TYPE);
     for (const guard of this.guards) {
       const verdict = guard.canActivate(context);
       const allowed = isObservable(verdict) ? await lastValueFrom(verdict) : await verdict;

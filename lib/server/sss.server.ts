@@ -19,7 +19,7 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
-import { LifecycleDispatcher } from './lifecycle.dispatcher.js';
+import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './session-guard.runner.js';
 import { SocketRegistry } from './socket.registry.js';
 import { SssSocket, type SocketRuntime } from './sss-socket.js';

@@ -3,6 +3,7 @@ import type { SssMessageMeta } from '../../lib/client/index.js';
 import { CloseCode, SssPublisher } from '../../lib/index.js';
 import { EventLog } from './fixtures/event-log.service.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
+import { RawSocket } from './support/raw-socket.js';
 import { memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
@@ -38,6 +39,19 @@ describe.each([memoryVariant, mongoRedisVariant(), redisOnlyVariant()])(
       expect(received.map((r) => r.data)).toEqual(Array.from({ length: 200 }, (_, i) => i));
       expect(received.map((r) => r.meta.seq)).toEqual(results.map((r) => r.seq));
       expect(news.position).toEqual({ epoch: results[0].epoch, seq: start + 200 });
+    });
+
+    it('answers a sub that an unsub overtook with CANCELLED, never leaving it unanswered', async () => {
+      const raw = await RawSocket.open(`${started.url}?v=1`);
+      try {
+        raw.send({ t: 'sub', id: 1, channel: 'slow/300' });
+        expect(await raw.request({ t: 'unsub', id: 2, channel: 'slow/300' })).toEqual({ t: 'ack', id: 2 });
+        expect(await raw.next((frame) => frame.id === 1)).toMatchObject({ t: 'err', id: 1, code: 'CANCELLED' });
+        // The channel is free again: a new sub is answered normally.
+        expect(await raw.request({ t: 'sub', id: 3, channel: 'slow/1' })).toMatchObject({ t: 'subbed', id: 3 });
+      } finally {
+        raw.ws.close();
+      }
     });
 
     it('socket.publish reaches every subscriber but its sender', async () => {

@@ -1,9 +1,20 @@
+import { Catch, type ExceptionFilter, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SssClientError, type SssClient } from '../../lib/client/index.js';
 import { ErrorCode } from '../../lib/index.js';
+import { FixtureAppModule } from './fixtures/app.module.js';
 import { EventLog } from './fixtures/event-log.service.js';
 import { ClientPool, eventually } from './support/clients.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
+
+/** What finding 10 was about: an app-wide filter that answers every error with a value. */
+@Catch()
+class GrantEverythingFilter implements ExceptionFilter {
+  catch(): unknown {
+    return { granted: true };
+  }
+}
 
 async function rejection(promise: Promise<unknown>): Promise<SssClientError> {
   const error = await promise.then(
@@ -65,7 +76,23 @@ describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
     it('runs guards, interceptors and filters', async () => {
       expect(await rejection(client.ask('guarded'))).toMatchObject({ code: ErrorCode.Forbidden });
       expect(await client.ask('intercepted', 7)).toEqual({ wrapped: 7, type: 'sss', pattern: 'intercepted' });
-      expect(await client.ask('filtered')).toEqual({ rescued: 'caught by the filter', type: 'sss' });
+    });
+
+    it('keeps a failure a failure whatever a filter returns', async () => {
+      expect(await rejection(client.ask('filtered'))).toMatchObject({
+        code: ErrorCode.WsError,
+        message: 'refused, whatever the filter returns',
+      });
+      expect(started.app.get(EventLog).events).toContain('rescue:sss:refused, whatever the filter returns');
+    });
+
+    it('lets a filter extending BaseSssExceptionFilter choose the error by throwing it', async () => {
+      expect(await rejection(client.ask('renamed', 'rename me'))).toMatchObject({
+        code: 'RENAMED',
+        message: 'renamed in a sss filter',
+      });
+      const hidden = await rejection(client.ask('renamed', 'database password is hunter2'));
+      expect(hidden).toMatchObject({ code: ErrorCode.Internal, message: 'Internal server error' });
     });
 
     it('resolves custom and built-in param decorators', async () => {
@@ -100,7 +127,11 @@ describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
       expect(await rejection(client.tell('guardedTell'))).toMatchObject({ code: ErrorCode.Forbidden });
       expect(started.app.get(EventLog).events).not.toContain('guardedTell ran');
       await client.tell('interceptedTell');
-      await client.tell('filteredTell');
+      expect(await rejection(client.tell('filteredTell'))).toMatchObject({
+        code: ErrorCode.WsError,
+        message: 'tell refused',
+      });
+      expect(started.app.get(EventLog).events).toContain('rescue:sss:tell refused');
     });
   });
 
@@ -129,9 +160,16 @@ describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
         type: 'sss',
         pattern: 'interceptedChannel',
       });
-      expect((await client.subscribe('filteredChannel')).data).toEqual({ rescued: 'refused but rescued', type: 'sss' });
       expect(await rejection(client.subscribe('throwingChannel'))).toMatchObject({ code: 'CLOSED_ROOM' });
       expect(await client.ask('subscriptions', 'throwingChannel')).toMatchObject({ isSubscribed: false });
+    });
+
+    it('refuses a subscription whatever a filter returns', async () => {
+      expect(await rejection(client.subscribe('filteredChannel'))).toMatchObject({ code: 'CLOSED_ROOM' });
+      expect(await client.ask('subscriptions', 'filteredChannel')).toMatchObject({ isSubscribed: false });
+      expect(await rejection(client.subscribe('deniedAndFiltered'))).toMatchObject({ code: ErrorCode.Forbidden });
+      expect(await client.ask('subscriptions', 'deniedAndFiltered')).toMatchObject({ isSubscribed: false });
+      expect(started.app.get(EventLog).events).toContain('rescue:sss:Forbidden resource');
     });
 
     it('reports channels without a @Channel pattern', async () => {
@@ -141,5 +179,35 @@ describe("Nest's enhancer pipeline on @OnAsk, @OnTell and @Channel", () => {
 
   it('injected the gateway constructor dependencies under the test transform', async () => {
     await eventually(() => expect(started.app.get(EventLog).events).toContain('connect:anonymous'));
+  });
+});
+
+describe('a global catch-all exception filter that returns a value', () => {
+  let app: INestApplication;
+  const pool = new ClientPool(() => url);
+  let url: string;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.register()] }).compile();
+    app = moduleRef.createNestApplication({ logger: ['error'] });
+    app.useGlobalFilters(new GrantEverythingFilter());
+    await app.listen(0, '127.0.0.1');
+    url = `ws://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/sss`;
+  });
+
+  afterAll(async () => {
+    await pool.closeAll();
+    await app.close();
+  });
+
+  it("leaves a @Channel guard's refusal a refusal", async () => {
+    const client = await pool.connect();
+    expect(await rejection(client.subscribe('denied'))).toMatchObject({ code: ErrorCode.Forbidden });
+    expect(await rejection(client.subscribe('room/secret', { password: 'wrong' }))).toMatchObject({
+      code: ErrorCode.Forbidden,
+    });
+    expect(await client.ask('subscriptions', 'denied')).toMatchObject({ isSubscribed: false });
+    expect(await rejection(client.ask('guarded'))).toMatchObject({ code: ErrorCode.Forbidden });
+    expect(await rejection(client.ask('crash'))).toMatchObject({ code: ErrorCode.Internal });
   });
 });

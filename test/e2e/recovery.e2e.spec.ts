@@ -24,7 +24,9 @@ describe.each([memoryVariant, mongoRedisVariant()])('recovery after a reconnect 
   beforeAll(async () => {
     await variant.setup();
     const retention = { maxMessages: 200 };
-    started = await startFixtureApp({ retention, scaler: variant.create(retention) });
+    const scaler = variant.create(retention);
+    // The module-level retention is the embedded scaler's; another scaler takes its own.
+    started = await startFixtureApp(scaler ? { scaler } : { retention });
     publisher = started.app.get(SssPublisher);
   });
 

@@ -17,9 +17,24 @@ describe('MemoryScaler', () => {
     const a2 = await scaler.publish('a', 't', 2);
     const b1 = await scaler.publish('b', 't', 1);
     expect([a1.seq, a2.seq, b1.seq]).toEqual([1, 2, 1]);
-    expect(a1.epoch).toBe(b1.epoch);
+    expect(a1.epoch).toBe(a2.epoch);
     expect(await scaler.position('a')).toEqual({ epoch: a1.epoch, seq: 2 });
-    expect(await scaler.position('never')).toEqual({ epoch: a1.epoch, seq: 0 });
+    expect(await scaler.position('never')).toMatchObject({ seq: 0 });
+  });
+
+  it('forgets a channel with nothing retained and no subscriber, starting a new epoch if it returns', async () => {
+    vi.useFakeTimers();
+    const { scaler } = scalerWith({ maxMessages: 5, maxAgeMs: 10_000 });
+    const first = await scaler.publish('idle', 't', 1);
+    await scaler.subscribe('kept');
+    const kept = await scaler.position('kept');
+    vi.advanceTimersByTime(12_000);
+    const again = await scaler.publish('idle', 't', 2);
+    expect(again.seq).toBe(1);
+    expect(again.epoch).not.toBe(first.epoch);
+    expect(await scaler.historySince('idle', first)).toMatchObject({ recovered: false, reason: 'epoch_changed' });
+    expect(await scaler.position('kept')).toEqual(kept);
+    await scaler.close();
   });
 
   it('fans out only channels this instance subscribed to', async () => {

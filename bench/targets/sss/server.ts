@@ -20,7 +20,7 @@ import {
   SssPublisher,
   type ChannelPosition,
 } from '../../../lib/index.js';
-import { MongoRedisScaler } from '../../../lib/mongo-redis.js';
+import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
 import { announceReady, serveControl } from '../../support/control.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -60,8 +60,8 @@ class BenchGateway {
       scaler: !redisUrl
         ? undefined
         : historyOff
-          ? new MongoRedisScaler({ redis: redisUrl, history: false })
-          : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl }),
+          ? new RedisScaler({ redis: redisUrl })
+          : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl! }),
       limits: { maxSocketsPerAddress: 0, messagesPerSecond: 1_000_000, maxSubscriptionsPerSocket: 1_000 },
     }),
   ],

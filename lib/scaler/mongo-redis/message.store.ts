@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { Schema, type Connection, type Model } from 'mongoose';
+import { mongo, type Connection } from 'mongoose';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
 import type { SssRetention } from '../../interfaces/sss-module-options.interface.js';
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { SssMessages } from '../../sss.messages.js';
-import type { HistorySince, ScalerMessage } from '../scaler.interface.js';
+import type { ScalerMessage } from '../scaler.interface.js';
+import type { RedisSeqCounter } from './redis-seq.counter.js';
 
 /** A stored message; short field names keep documents and indexes small. */
 interface MessageDocument {
+  /** Given before the insert, so that what was stored can be read back whatever the store reported. */
+  _id: mongo.ObjectId;
   /** channel */
   c: string;
   /** seq */
@@ -17,15 +20,19 @@ interface MessageDocument {
   e: string;
   /** topic */
   t: string;
-  /** data */
+  /** data, as JSON text (stored as text: any JSON value is storable, and nothing is cast) */
+  j?: string;
+  /** data of documents written by 0.1 (an object, not text) */
   d?: unknown;
   /** socket id excluded from live delivery */
   x?: string;
+  /** a placeholder: the seq was taken but its message never stored */
+  p?: 1;
   /** stored at (age-based retention) */
   at: Date;
 }
 
-/** One document per channel: its epoch, and a lower bound of its last seq. */
+/** One document per channel: its epoch, and a lower bound of its last stored seq. */
 interface ChannelDocument {
   _id: string;
   e: string;
@@ -35,265 +42,387 @@ interface ChannelDocument {
 /** A message waiting to be written. */
 export interface PendingWrite {
   topic: string;
-  data: unknown;
+  /** The data as JSON text; undefined for no data. */
+  json?: string;
   exceptSocketId?: string;
-  resolve(message: ScalerMessage): void;
+  resolve(position: ChannelPosition): void;
   reject(error: Error): void;
 }
 
 interface ChannelWriter {
   queue: PendingWrite[];
-  writing: boolean;
-  /** The channel's epoch and the last seq this process knows of; undefined until loaded. */
-  position?: ChannelPosition;
+  /** When the channel document's seq bound was last raised (ms since epoch). */
+  boundRaisedAt: number;
+}
+
+/** A write whose seq is taken and whose document is built. */
+interface Attempt {
+  write: PendingWrite;
+  document: MessageDocument;
 }
 
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
+/** How often a busy channel's document has its seq bound raised. */
+const BOUND_INTERVAL_MS = 1_000;
+/** Epochs remembered (they never change while the channel document exists). */
+const MAX_CACHED_EPOCHS = 10_000;
 
 /**
- * Channel history in MongoDB, and the source of every channel's order: a message's seq is taken
- * by inserting it under a unique (channel, seq) index, so a seq exists only once its message is
- * stored, and two writers can never take the same one. A writer that loses the race re-reads the
- * channel's position and tries the next seq. Writes of one channel from one process are queued
- * and sent as one ordered insert per round trip, which batches them under load.
+ * Channel history in MongoDB, and the arbiter of every channel's order.
+ *
+ * A writer takes a range of candidate seqs from an atomic counter (`RedisSeqCounter`, seeded from
+ * the store), then inserts its messages under them; the unique `(channel, seq)` index guarantees
+ * that a seq holds at most one document. Every message carries an `_id` chosen before the insert:
+ * after any failed or partial insert, the writer reads back which of its messages are stored and
+ * settles each publish from that, never from a count the store or driver reported (FerretDB 1.x,
+ * for one, reports counts that do not mean "the first N are stored"). A seq that was taken but
+ * never stored (a failed insert, a crashed publisher) is closed with a placeholder, inserted under
+ * the same unique index, so that exactly one of "the message" and "the placeholder" holds it and
+ * every instance agrees.
+ *
+ * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
+ * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
+ *
+ * Writes of one channel from one process are queued and sent as one insert per round trip, which
+ * batches them under load. Everything on the hot path uses the driver directly (no casting).
  */
 export class MessageStore {
-  private readonly messages: Model<MessageDocument>;
-  private readonly channels: Model<ChannelDocument>;
   private readonly writers = new Map<string, ChannelWriter>();
+  private readonly epochs = new Map<string, string>();
   private readonly logger = new Logger('SssMessageStore');
+  private readonly messagesName: string;
+  private readonly channelsName: string;
 
   constructor(
-    connection: Connection,
+    private readonly connection: Connection,
     prefix: string,
     private readonly retention: Required<SssRetention>,
     private readonly maxBatchSize: number,
+    private readonly counter: RedisSeqCounter,
   ) {
-    const modelPrefix = prefix.charAt(0).toUpperCase() + prefix.slice(1);
-    const messageSchema = new Schema<MessageDocument>(
-      {
-        c: { type: String, required: true },
-        s: { type: Number, required: true },
-        e: { type: String, required: true },
-        t: { type: String, required: true },
-        d: { type: Schema.Types.Mixed },
-        x: { type: String },
-        at: { type: Date, required: true },
-      },
-      { versionKey: false, autoIndex: false },
-    );
-    messageSchema.index({ c: 1, s: 1 }, { unique: true });
-    messageSchema.index({ at: 1 });
-    const channelSchema = new Schema<ChannelDocument>(
-      { _id: { type: String }, e: { type: String, required: true }, s: { type: Number, required: true } },
-      { versionKey: false, autoIndex: false },
-    );
-    this.messages = reuseModel(connection, `${modelPrefix}Message`, messageSchema, `${prefix}_messages`);
-    this.channels = reuseModel(connection, `${modelPrefix}Channel`, channelSchema, `${prefix}_channels`);
+    this.messagesName = `${prefix}_messages`;
+    this.channelsName = `${prefix}_channels`;
   }
 
-  /** Creates the indexes the order and the retention rely on. */
+  /** Waits for the connection and creates the indexes the order and the retention rely on. */
   async createIndexes(): Promise<void> {
-    await this.messages.createIndexes();
+    if (!this.connection.db) await this.connection.asPromise();
+    await this.messages.createIndex({ c: 1, s: 1 }, { unique: true });
+    await this.messages.createIndex({ at: 1 });
   }
 
   /** Queues a message; resolves once it is stored, with its place in the channel's order. */
   write(channel: string, write: PendingWrite): void {
     let writer = this.writers.get(channel);
-    if (!writer) {
-      writer = { queue: [], writing: false };
-      this.writers.set(channel, writer);
+    if (writer) {
+      writer.queue.push(write);
+      return;
     }
-    writer.queue.push(write);
-    if (!writer.writing) void this.drain(channel, writer);
+    writer = { queue: [write], boundRaisedAt: 0 };
+    this.writers.set(channel, writer);
+    void this.drain(channel, writer);
   }
 
-  /** Tells the writer of a channel about a seq seen elsewhere, so that its next insert does not collide. */
-  observe(channel: string, epoch: string, seq: number): void {
-    const position = this.writers.get(channel)?.position;
-    if (position && position.epoch === epoch && position.seq < seq) position.seq = seq;
-  }
-
-  /** The channel's epoch and last seq, creating the channel (and its epoch) on first use. */
+  /** The channel's epoch and the last seq handed out, creating the channel on first use. */
   async position(channel: string): Promise<ChannelPosition> {
     return this.guard(async () => {
-      const [meta, latest] = await Promise.all([this.ensureChannel(channel), this.latestMessage(channel)]);
-      if (latest && latest.e === meta.e) return { epoch: meta.e, seq: Math.max(meta.s, latest.s) };
-      return { epoch: meta.e, seq: meta.s };
+      const epoch = await this.epochOf(channel);
+      let seq = await this.counter.peek(channel);
+      if (seq === undefined) {
+        await this.seedCounter(channel);
+        seq = (await this.counter.peek(channel)) ?? 0;
+      }
+      return { epoch, seq };
     });
   }
 
-  /** Messages after `seq`, in order (at most `limit`). */
-  async messagesAfter(channel: string, seq: number, limit: number): Promise<ScalerMessage[]> {
+  /** Stored messages (and placeholders) with `after < seq <= upTo`, in order, at most `limit`. */
+  async messagesBetween(channel: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> {
     return this.guard(async () => {
       const documents = await this.messages
-        .find({ c: channel, s: { $gt: seq } })
+        .find({ c: channel, s: { $gt: after, $lte: upTo } })
         .sort({ s: 1 })
         .limit(limit)
-        .lean<MessageDocument[]>()
-        .exec();
-      return documents.map(toMessage);
+        .toArray();
+      return documents.map(toStoredMessage);
     });
   }
 
-  /** Every stored message after `since`, or why they cannot all be given. */
-  async historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
-    const position = await this.position(channel);
-    if (since.epoch !== position.epoch) return { recovered: false, reason: 'epoch_changed', position };
-    if (since.seq > position.seq) return { recovered: false, reason: 'invalid_position', position };
-    const missed = position.seq - since.seq;
-    if (missed === 0) return { recovered: true, epoch: position.epoch, messages: [] };
-    if (missed > this.retention.maxMessages) return { recovered: false, reason: 'out_of_retention', position };
-    const messages = await this.messagesAfter(channel, since.seq, missed);
-    const gapless = messages.every((message, index) => message.seq === since.seq + 1 + index);
-    if (!gapless || messages.length < missed) return { recovered: false, reason: 'out_of_retention', position };
-    return { recovered: true, epoch: position.epoch, messages };
+  /**
+   * Closes seqs that were taken but hold nothing, with placeholders. A seq whose message is stored
+   * meanwhile keeps its message: the unique index refuses the placeholder.
+   */
+  async closeSeqs(channel: string, epoch: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    const now = new Date();
+    const placeholders = seqs.map((seq): MessageDocument => ({
+      _id: new mongo.ObjectId(),
+      c: channel,
+      s: seq,
+      e: epoch,
+      t: '',
+      p: 1,
+      at: now,
+    }));
+    await this.guard(async () => {
+      try {
+        await this.messages.insertMany(placeholders, { ordered: false });
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+    });
   }
 
   /** Deletes messages older than the retention age (count-based trimming happens on write). */
   async trimByAge(): Promise<void> {
-    await this.messages.deleteMany({ at: { $lt: new Date(Date.now() - this.retention.maxAgeMs) } }).exec();
+    await this.messages.deleteMany({ at: { $lt: new Date(Date.now() - this.retention.maxAgeMs) } });
+  }
+
+  /** Rejects what is still queued (on close). */
+  rejectQueued(error: Error): void {
+    for (const writer of this.writers.values()) rejectAll(writer.queue.splice(0), error);
+  }
+
+  private get messages(): mongo.Collection<MessageDocument> {
+    return this.database().collection<MessageDocument>(this.messagesName);
+  }
+
+  private get channels(): mongo.Collection<ChannelDocument> {
+    return this.database().collection<ChannelDocument>(this.channelsName);
+  }
+
+  private database(): mongo.Db {
+    const db = this.connection.db;
+    if (!db) throw new StoreUnavailableError(SssMessages.storeNotConnected);
+    return db;
   }
 
   private async drain(channel: string, writer: ChannelWriter): Promise<void> {
-    writer.writing = true;
-    while (writer.queue.length > 0) {
-      const batch = writer.queue.splice(0, this.maxBatchSize);
-      await this.writeBatch(channel, writer, batch);
+    try {
+      while (writer.queue.length > 0) {
+        const batch = writer.queue.splice(0, this.maxBatchSize);
+        try {
+          await this.writeBatch(channel, writer, batch);
+        } catch (error) {
+          // writeBatch settles every write itself; this is a last resort against a wedged writer.
+          rejectAll(batch, error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      // Idle channels keep no state.
+      if (this.writers.get(channel) === writer) this.writers.delete(channel);
     }
-    writer.writing = false;
   }
 
   private async writeBatch(channel: string, writer: ChannelWriter, batch: PendingWrite[]): Promise<void> {
     let remaining = batch;
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.length > 0; attempt++) {
+      let position: ChannelPosition;
       try {
-        writer.position ??= await this.position(channel);
+        // Colliding again: the counter may be behind what is stored (Redis lost increments in a
+        // failover); move it past the newest stored message.
+        if (attempt >= 2) await this.counter.raise(channel, await this.lastStoredSeq(channel));
+        position = await this.takeSeqs(channel, remaining.length);
       } catch (error) {
-        return rejectAll(remaining, error as Error);
+        this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
+        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, error));
       }
-      const { epoch, seq } = writer.position;
-      const now = new Date();
-      const documents = remaining.map((write, index): MessageDocument => {
-        const document: MessageDocument = { c: channel, s: seq + 1 + index, e: epoch, t: write.topic, at: now };
-        if (write.data !== undefined) document.d = write.data;
-        if (write.exceptSocketId !== undefined) document.x = write.exceptSocketId;
-        return document;
-      });
-      let stored = documents.length;
-      let collided = false;
-      try {
-        await this.messages.insertMany(documents, { ordered: true, lean: true });
-      } catch (error) {
-        // An ordered insert stops at the first failure: everything before it is stored.
-        stored = insertedCount(error);
-        collided = isDuplicateKey(error);
-        if (!collided) {
-          writer.position = undefined;
-          this.logger.warn(`${SssMessages.storeFailed} ${(error as Error).message}`);
-          settle(remaining.slice(0, stored), documents);
-          return rejectAll(remaining.slice(stored), new StoreUnavailableError(SssMessages.storeFailed, error));
-        }
+      const attempts = this.buildAttempts(channel, remaining, position);
+      const outcome = await this.insert(attempts);
+      if (outcome.unknown) {
+        // Whether they are stored cannot be told: not acknowledged. Stored ones still reach
+        // subscribers (the order has them); missing ones are closed by whoever meets the gap.
+        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
       }
-      settle(remaining.slice(0, stored), documents);
-      remaining = remaining.slice(stored);
-      if (stored > 0) this.afterInsert(channel, epoch, seq, seq + stored);
-      // Another writer took the next seq: learn the channel's real position and try again.
-      writer.position = collided ? undefined : { epoch, seq: seq + stored };
+      const unstored: Attempt[] = [];
+      for (const entry of attempts) {
+        const stored = outcome.stored.get(entry.document._id.toHexString());
+        if (stored) entry.write.resolve(stored);
+        else unstored.push(entry);
+      }
+      this.afterInsert(channel, writer, position.seq - attempts.length, position.seq);
+      if (unstored.length > 0) {
+        // Close the seqs this writer took and did not fill, so that nobody waits for them.
+        const seqs = unstored.map((entry) => entry.document.s);
+        await this.closeSeqs(channel, position.epoch, seqs).catch(() => undefined);
+      }
+      remaining = unstored.map((entry) => entry.write);
+      if (remaining.length > 0 && !isDuplicateKey(outcome.error)) {
+        this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(outcome.error)}`);
+        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
+      }
     }
     rejectAll(remaining, new StoreUnavailableError(SssMessages.storeContention));
   }
 
-  /** After seqs `previousSeq + 1` to `lastSeq` were stored. */
-  private afterInsert(channel: string, epoch: string, previousSeq: number, lastSeq: number): void {
-    // Best effort: the channel document only has to be a lower bound of the last seq.
-    void this.channels
-      .updateOne({ _id: channel, e: epoch }, { $max: { s: lastSeq } })
-      .exec()
-      .catch(() => undefined);
+  private buildAttempts(channel: string, writes: PendingWrite[], position: ChannelPosition): Attempt[] {
+    const first = position.seq - writes.length + 1;
+    const now = new Date();
+    return writes.map((write, index) => {
+      const document: MessageDocument = {
+        _id: new mongo.ObjectId(),
+        c: channel,
+        s: first + index,
+        e: position.epoch,
+        t: write.topic,
+        at: now,
+      };
+      if (write.json !== undefined) document.j = write.json;
+      if (write.exceptSocketId !== undefined) document.x = write.exceptSocketId;
+      return { write, document };
+    });
+  }
+
+  /**
+   * Inserts the documents in order and tells which are stored, by `_id` → position. After any
+   * error the answer comes from reading them back; `unknown` when even that failed.
+   */
+  private async insert(
+    attempts: Attempt[],
+  ): Promise<{ stored: Map<string, ChannelPosition>; error?: unknown; unknown?: boolean }> {
+    const documents = attempts.map((entry) => entry.document);
+    const stored = new Map<string, ChannelPosition>();
+    let insertError: unknown;
+    try {
+      const result = await this.messages.insertMany(documents, { ordered: true });
+      if (result.acknowledged && result.insertedCount === documents.length) {
+        for (const document of documents)
+          stored.set(document._id.toHexString(), { epoch: document.e, seq: document.s });
+        return { stored };
+      }
+      insertError = new Error(`the store acknowledged ${result.insertedCount} of ${documents.length} documents`);
+    } catch (error) {
+      insertError = error;
+    }
+    try {
+      const found = await this.messages
+        .find({ _id: { $in: documents.map((document) => document._id) } }, { projection: { s: 1, e: 1 } })
+        .toArray();
+      for (const document of found) stored.set(document._id.toHexString(), { epoch: document.e, seq: document.s });
+      return { stored, error: insertError };
+    } catch {
+      return { stored, error: insertError, unknown: true };
+    }
+  }
+
+  /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
+  private async takeSeqs(channel: string, count: number): Promise<ChannelPosition> {
+    const epoch = await this.epochOf(channel);
+    let last = await this.counter.take(channel, count);
+    if (last === undefined) {
+      await this.seedCounter(channel);
+      last = await this.counter.take(channel, count);
+      if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
+    }
+    return { epoch, seq: last };
+  }
+
+  /** The channel's epoch, from its document (created on first use); cached, as it never changes. */
+  private async epochOf(channel: string): Promise<string> {
+    const cached = this.epochs.get(channel);
+    if (cached !== undefined) return cached;
+    const document =
+      (await this.channels.findOne({ _id: channel })) ??
+      (await this.upsertChannel(channel, { $setOnInsert: { e: randomUUID(), s: 0 } }));
+    if (this.epochs.size >= MAX_CACHED_EPOCHS) this.epochs.delete(this.epochs.keys().next().value!);
+    this.epochs.set(channel, document.e);
+    return document.e;
+  }
+
+  /** Seeds a missing counter with the last stored seq. */
+  private async seedCounter(channel: string): Promise<void> {
+    await this.counter.seed(channel, await this.lastStoredSeq(channel));
+  }
+
+  /** The last stored seq: the channel document's bound or the newest message, whichever is higher. */
+  private async lastStoredSeq(channel: string): Promise<number> {
+    const [document, newest] = await Promise.all([
+      this.channels.findOne({ _id: channel }),
+      this.messages.find({ c: channel }).sort({ s: -1 }).limit(1).project<{ s: number }>({ s: 1 }).toArray(),
+    ]);
+    return Math.max(document?.s ?? 0, newest[0]?.s ?? 0);
+  }
+
+  private async upsertChannel(channel: string, update: mongo.UpdateFilter<ChannelDocument>): Promise<ChannelDocument> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const document = await this.channels.findOneAndUpdate({ _id: channel }, update, {
+          upsert: true,
+          returnDocument: 'after',
+        });
+        if (!document) throw new Error(`the store returned no document for channel ${channel}`);
+        return document;
+      } catch (error) {
+        // Two upserts of a new channel raced and the other one created it: go again.
+        if (!isDuplicateKey(error) || attempt > 0) throw error;
+      }
+    }
+  }
+
+  /** After seqs `previousSeq + 1` to `lastSeq` were taken. */
+  private afterInsert(channel: string, writer: ChannelWriter, previousSeq: number, lastSeq: number): void {
+    const now = Date.now();
+    if (now - writer.boundRaisedAt >= BOUND_INTERVAL_MS) {
+      writer.boundRaisedAt = now;
+      // Best effort: the bound only has to be at most the last stored seq, and recent enough that
+      // age-based retention never deletes past it.
+      this.channels.updateOne({ _id: channel }, { $max: { s: lastSeq } }).catch(() => undefined);
+    }
     const { maxMessages } = this.retention;
     const trimEvery = Math.max(1, Math.ceil(maxMessages / 10));
     // Every `trimEvery` seqs; a batch may cross such a boundary without ending on it.
     if (Math.floor(lastSeq / trimEvery) !== Math.floor(previousSeq / trimEvery) && lastSeq > maxMessages) {
-      void this.messages
-        .deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } })
-        .exec()
-        .catch(() => undefined);
+      this.messages.deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } }).catch(() => undefined);
     }
   }
 
-  /**
-   * The channel document, created on first use. When it is missing but messages remain (it was
-   * deleted), it is re-created from the newest message, so that the epoch survives.
-   */
-  private async ensureChannel(channel: string): Promise<ChannelDocument> {
-    const existing = await this.channels.findById(channel).lean<ChannelDocument>().exec();
-    if (existing) return existing;
-    const latest = await this.latestMessage(channel);
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      const created = await this.channels
-        .findOneAndUpdate(
-          { _id: channel },
-          { $setOnInsert: { e: latest?.e ?? randomUUID(), s: latest?.s ?? 0 } },
-          { upsert: true, returnDocument: 'after' },
-        )
-        .lean<ChannelDocument>()
-        .exec();
-      return created!;
+      return await operation();
     } catch (error) {
-      // Two upserts raced and the other one created it: read theirs.
-      if (!isDuplicateKey(error)) throw error;
-      const raced = await this.channels.findById(channel).lean<ChannelDocument>().exec();
-      if (!raced) throw error;
-      return raced;
-    }
-  }
-
-  private latestMessage(channel: string): Promise<MessageDocument | null> {
-    return this.messages.findOne({ c: channel }).sort({ s: -1 }).lean<MessageDocument>().exec();
-  }
-
-  private async guard<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (error) {
-      this.logger.warn(`${SssMessages.storeReadFailed} ${(error as Error).message}`);
-      throw new StoreUnavailableError(SssMessages.storeReadFailed, error);
+      throw asStoreError(error, this.logger);
     }
   }
 }
 
-function reuseModel<T>(connection: Connection, name: string, schema: Schema<T>, collection: string): Model<T> {
-  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema, collection);
+/** A message read from the store, with when it was stored. */
+export interface StoredMessage {
+  message: ScalerMessage;
+  storedAt: number;
 }
 
-function toMessage(document: MessageDocument): ScalerMessage {
+function toStoredMessage(document: MessageDocument): StoredMessage {
   const message: ScalerMessage = {
     channel: document.c,
     topic: document.t,
-    data: document.d,
+    data: document.j !== undefined ? JSON.parse(document.j) : document.d,
     seq: document.s,
     epoch: document.e,
   };
   if (document.x !== undefined) message.exceptSocketId = document.x;
-  return message;
-}
-
-function settle(writes: PendingWrite[], documents: MessageDocument[]): void {
-  writes.forEach((write, index) => write.resolve(toMessage(documents[index])));
+  if (document.p === 1) message.placeholder = true;
+  return { message, storedAt: document.at instanceof Date ? document.at.getTime() : Date.now() };
 }
 
 function rejectAll(writes: PendingWrite[], error: Error): void {
   for (const write of writes) write.reject(error);
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  const { code, writeErrors } = error as { code?: number; writeErrors?: Array<{ code?: number }> };
-  return code === DUPLICATE_KEY || (writeErrors ?? []).some((writeError) => writeError.code === DUPLICATE_KEY);
+function asStoreError(error: unknown, logger: Logger): StoreUnavailableError {
+  if (error instanceof StoreUnavailableError) return error;
+  logger.warn(`${SssMessages.storeReadFailed} ${errorMessage(error)}`);
+  return new StoreUnavailableError(SssMessages.storeUnavailable, error);
 }
 
-function insertedCount(error: unknown): number {
-  const { insertedCount, result } = error as { insertedCount?: number; result?: { insertedCount?: number } };
-  return insertedCount ?? result?.insertedCount ?? 0;
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, writeErrors } = error as { code?: number; writeErrors?: Array<{ code?: number }> | { code?: number } };
+  if (code === DUPLICATE_KEY) return true;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.some((writeError) => writeError.code === DUPLICATE_KEY);
 }

@@ -13,24 +13,34 @@ export interface MongoRedisScalerOptions {
   redisOptions?: RedisOptions;
   /**
    * MongoDB for history: a URI (the scaler opens and closes its connection) or the app's Mongoose
-   * connection (inject it with `getConnectionToken()`; the scaler never closes it). Required unless
-   * `history` is false.
+   * connection (inject it with `getConnectionToken()`; the scaler never closes it). Required: to
+   * store nothing, use `RedisScaler`.
    */
-  mongo?: string | Connection;
-  /**
-   * Store messages in MongoDB for recovery and durability. With `false`, Redis orders and fans out
-   * messages and nothing is stored: a publish resolves once Redis took it, and a re-subscription
-   * recovers only when nothing was missed (otherwise `out_of_retention`). Default true.
-   */
-  history?: boolean;
+  mongo: string | Connection;
   /** Mongoose options for a connection opened from a URI. Default: `serverSelectionTimeoutMS: 5000`. */
   mongoOptions?: ConnectOptions;
   /** Prefix of Redis channels, Mongo collections and model names. Default 'sss'. */
   prefix?: string;
   /** History kept for recovery. Default: 1000 messages per channel, one day. */
   retention?: SssRetention;
-  /** How long an out-of-order message waits for the ones before it before they are read from MongoDB, in ms. Default 100. */
+  /**
+   * How long an instance waits for the messages before one that arrived out of order before it
+   * reads them from MongoDB, in ms. Default 200.
+   */
   gapFillDelay?: number;
+  /**
+   * How long a seq may stay missing (its publisher is slow, failed or died) before it is closed
+   * with a placeholder that subscribers see as a `skip`, in ms. Default 1000.
+   */
+  gapTimeout?: number;
+  /**
+   * Recent messages kept in memory per channel with local subscribers, from which recoveries are
+   * served without reading MongoDB. Default: `retention.maxMessages`. 0 reads every recovery from
+   * MongoDB.
+   */
+  recentMessages?: number;
+  /** Store reads (recoveries, gap fills, positions) run at once; the others queue. Default 4. */
+  maxConcurrentReads?: number;
   /** Largest number of messages of one channel written in one insert. Default 500. */
   maxBatchSize?: number;
 }

@@ -1,7 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
+import { MessageNotEncodableError } from '../../errors/message-not-encodable.error.js';
+import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
 import type { ChannelPosition } from '../../protocol/frames.js';
+import { SssMessages } from '../../sss.messages.js';
+import { ChannelStream } from '../channel-stream.js';
+import { ReadLimiter } from '../read-limiter.js';
+import { RedisFanOut } from '../redis/redis-fan-out.js';
+import { completeWireMessage, decodeWireMessage, encodeMessageRest } from '../redis/wire-message.js';
 import type {
   HistorySince,
   Scaler,
@@ -10,40 +16,35 @@ import type {
   ScalerPublishOptions,
   ScalerSignal,
 } from '../scaler.interface.js';
-import { ChannelStream } from './channel-stream.js';
-import { MessageStore } from './message.store.js';
-import { RedisSequencer } from './redis.sequencer.js';
-import { SssMessages } from '../../sss.messages.js';
+import { MessageStore, type StoredMessage } from './message.store.js';
+import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
 
-/** The JSON published on a channel's Redis channel. */
-interface WireMessage {
-  c: string;
-  t: string;
-  d?: unknown;
-  s: number;
-  e: string;
-  x?: string;
-}
-
-/** The fields of a message that do not depend on its place in the order. */
-function toWire(channel: string, topic: string, data: unknown, exceptSocketId?: string): Omit<WireMessage, 's' | 'e'> {
-  const wire: Omit<WireMessage, 's' | 'e'> = { c: channel, t: topic };
-  if (data !== undefined) wire.d = data;
-  if (exceptSocketId !== undefined) wire.x = exceptSocketId;
-  return wire;
-}
-
 const GAP_FILL_BATCH = 1000;
-/** How long close() waits for fan-outs still on their way to Redis. */
-const FAN_OUT_FLUSH_TIMEOUT_MS = 2_000;
+/** The longest wait between two attempts to fill a gap. */
+const MAX_FILL_RETRY_MS = 2_000;
+/** How often a recovery read looks again for seqs still in flight. */
+const HOLE_RECHECK_MS = 100;
+/** Seqs older than this, before the age limit, are never closed: they may have expired. */
+const AGE_SAFETY_MARGIN_MS = 60_000;
+
+/** A store read of one channel's history that recoveries share. */
+interface HistoryRead {
+  after: number;
+  upTo: number;
+  result: Promise<ScalerMessage[] | 'out_of_retention'>;
+}
 
 /**
- * Many instances, one order per channel: MongoDB stores every message and gives it its seq (see
- * `MessageStore`); Redis carries it to the instances that have subscribers, one Redis subscription
- * per channel per instance. A publish resolves once stored. Each instance delivers a channel's
- * messages in seq order, reads what Redis lost (an outage, a crashed publisher) back from MongoDB,
- * and re-reads every channel after its Redis connection comes back.
+ * Many instances, one order per channel, every message stored: MongoDB gives each message its seq
+ * and keeps it (see `MessageStore`); Redis carries it to the instances that have subscribers (see
+ * `RedisFanOut`). A publish resolves once its message is verifiably stored.
+ *
+ * Each instance delivers a channel's messages in seq order (`ChannelStream`), keeps the recent ones
+ * in memory and serves recoveries from them; what memory lacks is read from the store once per
+ * channel however many clients ask, with a bounded number of reads at a time. Gaps (a message Redis
+ * lost, or a seq whose publisher died) are read back, and closed with a placeholder when nothing
+ * fills them in time, so that every instance agrees on every seq.
  *
  * @example
  * ```ts
@@ -57,105 +58,112 @@ const FAN_OUT_FLUSH_TIMEOUT_MS = 2_000;
  */
 export class MongoRedisScaler implements Scaler {
   private readonly logger = new Logger('MongoRedisScaler');
-  private readonly prefix: string;
   private readonly streams = new Map<string, ChannelStream>();
-  /** Fan-outs handed to Redis and not yet acknowledged. */
-  private readonly fanOuts = new Set<Promise<void>>();
+  private readonly historyReads = new Map<string, HistoryRead>();
+  private readonly positionReads = new Map<string, Promise<ChannelPosition>>();
+  private readonly retention: { maxMessages: number; maxAgeMs: number };
   private readonly gapFillDelay: number;
+  private readonly gapTimeout: number;
+  private readonly recentMessages: number;
+  private readonly reads: ReadLimiter;
+  private readonly fanOut: RedisFanOut;
   private readonly ownsMongo: boolean;
-  private readonly ownsRedis: boolean;
   private mongo?: Connection;
   private store?: MessageStore;
-  private sequencer?: RedisSequencer;
-  private publisher?: Redis;
-  private subscriber?: Redis;
   private listener?: ScalerListener;
   private trimTimer?: NodeJS.Timeout;
-  private subscriberWasReady = false;
+  private closed = false;
 
   constructor(private readonly options: MongoRedisScalerOptions) {
-    this.prefix = options.prefix ?? 'sss';
-    this.gapFillDelay = options.gapFillDelay ?? 100;
+    if ((options as { history?: boolean }).history === false) throw new Error(SssMessages.historyOffMoved);
+    if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
+    this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
+    this.gapFillDelay = options.gapFillDelay ?? 200;
+    this.gapTimeout = options.gapTimeout ?? 1_000;
+    this.recentMessages = options.recentMessages ?? this.retention.maxMessages;
+    this.reads = new ReadLimiter(options.maxConcurrentReads ?? 4);
+    this.fanOut = new RedisFanOut(options.redis, options.redisOptions, options.prefix ?? 'sss');
     this.ownsMongo = typeof options.mongo === 'string';
-    this.ownsRedis = typeof options.redis === 'string';
   }
 
   async connect(listener: ScalerListener): Promise<void> {
     this.listener = listener;
-    const { mongo, redis } = this.options;
-    const retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...this.options.retention };
-    if (this.options.history !== false) {
-      if (mongo === undefined) throw new Error(SssMessages.mongoRequired);
-      this.mongo =
-        typeof mongo === 'string'
-          ? await mongoose
-              .createConnection(mongo, { serverSelectionTimeoutMS: 5_000, ...this.options.mongoOptions })
-              .asPromise()
-          : mongo;
-      this.store = new MessageStore(this.mongo, this.prefix, retention, this.options.maxBatchSize ?? 500);
-      await this.store.createIndexes();
-    }
-    const redisOptions = { enableAutoPipelining: true, ...this.options.redisOptions };
-    this.publisher = typeof redis === 'string' ? new Redis(redis, redisOptions) : redis.duplicate();
-    if (!this.store) this.sequencer = new RedisSequencer(this.publisher, this.prefix);
-    this.subscriber = this.publisher.duplicate();
-    this.subscriber.on('message', (redisChannel: string, payload: string) =>
-      this.onRedisMessage(redisChannel, payload),
+    const { mongo } = this.options;
+    this.mongo =
+      typeof mongo === 'string'
+        ? await mongoose
+            .createConnection(mongo, { serverSelectionTimeoutMS: 5_000, ...this.options.mongoOptions })
+            .asPromise()
+        : mongo!;
+    await this.fanOut.connect({
+      onChannelPayload: (channel, payload) => this.onPayload(channel, payload),
+      onSignal: (signal) => this.listener?.onSignal(signal),
+      onReconnected: () => this.catchUpAll(),
+    });
+    const prefix = this.options.prefix ?? 'sss';
+    this.store = new MessageStore(
+      this.mongo,
+      prefix,
+      this.retention,
+      this.options.maxBatchSize ?? 500,
+      new RedisSeqCounter(this.fanOut.publisher, prefix),
     );
-    this.subscriber.on('ready', () => this.onSubscriberReady());
-    this.publisher.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    this.subscriber.on('error', (error: Error) => this.logger.warn(`Redis subscriber: ${error.message}`));
-    await this.subscriber.subscribe(this.signalChannel);
-    if (!this.store) return;
+    await this.store.createIndexes();
     this.trimTimer = setInterval(
       () => void this.store?.trimByAge().catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
-      Math.min(retention.maxAgeMs / 10, 60_000),
+      Math.min(this.retention.maxAgeMs / 10, 60_000),
     );
     this.trimTimer.unref();
   }
 
   publish(channel: string, topic: string, data: unknown, options?: ScalerPublishOptions): Promise<ChannelPosition> {
-    if (this.sequencer) {
-      const rest = JSON.stringify(toWire(channel, topic, data, options?.exceptSocketId)).slice(1);
-      return this.sequencer.publish(channel, this.redisChannelOf(channel), rest);
+    let json: string | undefined;
+    let rest: string;
+    try {
+      json = data === undefined ? undefined : JSON.stringify(data);
+      rest = encodeMessageRest(channel, topic, json, options?.exceptSocketId);
+    } catch (error) {
+      return Promise.reject(new MessageNotEncodableError(channel, error));
     }
+    const store = this.requireStore();
     return new Promise((resolve, reject) => {
-      this.requireStore().write(channel, {
+      store.write(channel, {
         topic,
-        data,
+        json,
         exceptSocketId: options?.exceptSocketId,
-        resolve: (message) => {
-          resolve({ epoch: message.epoch, seq: message.seq });
-          this.fanOut(message);
+        resolve: (position) => {
+          resolve(position);
+          this.fanOut.publishStored(
+            channel,
+            completeWireMessage(position.seq, position.epoch, rest),
+            `${channel}#${position.seq}`,
+          );
         },
         reject,
       });
     });
   }
 
-  async signal(signal: ScalerSignal): Promise<void> {
-    await this.requirePublisher().publish(this.signalChannel, JSON.stringify(signal));
+  signal(signal: ScalerSignal): Promise<void> {
+    return this.fanOut.signal(signal);
   }
 
   async subscribe(channel: string): Promise<void> {
-    const stream = new ChannelStream(channel);
+    const stream = new ChannelStream(channel, this.recentMessages);
     this.streams.set(channel, stream);
     let position: ChannelPosition;
     try {
-      await this.requireSubscriber().subscribe(this.redisChannelOf(channel));
+      await this.fanOut.subscribe(channel);
       // Where the stream starts is read only once Redis delivers: nothing can fall between the two.
-      position = await this.position(channel);
+      position = await this.readPosition(channel);
     } catch (error) {
       // Leave nothing half-subscribed: the next subscriber of the channel starts over.
       if (this.streams.get(channel) === stream) await this.unsubscribe(channel).catch(() => undefined);
       throw error;
     }
     if (this.streams.get(channel) !== stream) return;
-    stream.epoch = position.epoch;
-    stream.lastSeq = position.seq;
-    const early = stream.early ?? [];
-    stream.early = null;
-    for (const message of early) this.accept(stream, message);
+    stream.start(position.epoch, position.seq, this.deliver);
+    this.watchGap(stream);
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -163,137 +171,279 @@ export class MongoRedisScaler implements Scaler {
     if (!stream) return;
     this.streams.delete(channel);
     clearTimeout(stream.gapTimer);
-    await this.requireSubscriber().unsubscribe(this.redisChannelOf(channel));
+    await this.fanOut.unsubscribe(channel);
   }
 
-  position(channel: string): Promise<ChannelPosition> {
-    return this.sequencer ? this.sequencer.position(channel) : this.requireStore().position(channel);
+  /** Where the channel is: from the stream this instance follows, else from the store. */
+  async position(channel: string): Promise<ChannelPosition> {
+    const stream = this.streams.get(channel);
+    if (stream?.started) return { epoch: stream.epoch, seq: stream.lastSeq };
+    return this.readPosition(channel);
   }
 
   async historySince(channel: string, since: ChannelPosition): Promise<HistorySince> {
-    if (!this.sequencer) return this.requireStore().historySince(channel, since);
-    // Nothing is stored: only a client that missed nothing recovers.
-    const position = await this.sequencer.position(channel);
+    const stream = this.streams.get(channel);
+    if (stream?.started && since.epoch === stream.epoch && since.seq <= stream.lastSeq) {
+      return this.historyFromStream(stream, since);
+    }
+    // Not followed here, another epoch, or ahead of what this instance delivered: ask the store.
+    const position = await this.readPosition(channel);
     if (since.epoch !== position.epoch) return { recovered: false, reason: 'epoch_changed', position };
     if (since.seq > position.seq) return { recovered: false, reason: 'invalid_position', position };
-    if (since.seq < position.seq) return { recovered: false, reason: 'out_of_retention', position };
-    return { recovered: true, epoch: position.epoch, messages: [] };
+    const followed = this.streams.get(channel);
+    if (followed?.started && followed.epoch === position.epoch && since.seq >= followed.lastSeq) {
+      // The stream has yet to deliver what the client already has; live delivery skips it.
+      return { recovered: true, epoch: position.epoch, messages: [] };
+    }
+    if (position.seq - since.seq > this.retention.maxMessages) {
+      return { recovered: false, reason: 'out_of_retention', position };
+    }
+    const messages = await this.sharedRead(channel, position.epoch, since.seq, position.seq);
+    if (messages === 'out_of_retention') return { recovered: false, reason: 'out_of_retention', position };
+    return { recovered: true, epoch: position.epoch, messages };
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.trimTimer);
     for (const stream of this.streams.values()) clearTimeout(stream.gapTimer);
     this.streams.clear();
-    const flushed = Promise.allSettled([...this.fanOuts]);
-    await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, FAN_OUT_FLUSH_TIMEOUT_MS).unref())]);
-    await Promise.allSettled([this.subscriber?.quit(), this.publisher?.quit()]);
+    await this.fanOut.close();
     if (this.ownsMongo) await this.mongo?.close();
     this.listener = undefined;
   }
 
-  private get signalChannel(): string {
-    return `${this.prefix}:signals`;
+  private readonly deliver = (message: ScalerMessage): void => {
+    this.listener?.onMessage(message);
+  };
+
+  /** Recovery from the messages this instance delivered, reading the store only for what it lacks. */
+  private async historyFromStream(stream: ChannelStream, since: ChannelPosition): Promise<HistorySince> {
+    const position = (): ChannelPosition => ({ epoch: stream.epoch, seq: stream.lastSeq });
+    if (stream.lastSeq - since.seq > this.retention.maxMessages) {
+      return { recovered: false, reason: 'out_of_retention', position: position() };
+    }
+    let fromMemory = stream.recentAfter(since.seq);
+    // Each pass reads what memory lacks and puts it in front of memory; a second pass is needed
+    // only when memory moved on meanwhile.
+    for (let pass = 0; !fromMemory && pass < 3; pass++) {
+      const epoch = stream.epoch;
+      const older = await this.sharedRead(stream.channel, epoch, since.seq, stream.coveredFrom - 1);
+      if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) {
+        return { recovered: false, reason: 'epoch_changed', position: position() };
+      }
+      if (older === 'out_of_retention') return { recovered: false, reason: 'out_of_retention', position: position() };
+      stream.addOlder(older);
+      fromMemory = stream.recentAfter(since.seq);
+      if (!fromMemory && older.length > 0) {
+        const newer = stream.recentAfter(older[older.length - 1].seq);
+        if (newer) fromMemory = [...older, ...newer];
+      }
+    }
+    if (!fromMemory) throw new StoreUnavailableError(SssMessages.storeHoles(stream.channel));
+    return { recovered: true, epoch: stream.epoch, messages: fromMemory };
   }
 
-  private redisChannelOf(channel: string): string {
-    return `${this.prefix}:ch:${channel}`;
+  /**
+   * The messages `after < seq <= upTo`, gapless, read once for every recovery that needs them: a
+   * read in flight that covers the range is shared.
+   */
+  private async sharedRead(
+    channel: string,
+    epoch: string,
+    after: number,
+    upTo: number,
+  ): Promise<ScalerMessage[] | 'out_of_retention'> {
+    if (upTo <= after) return [];
+    const inFlight = this.historyReads.get(channel);
+    if (inFlight && inFlight.after <= after && inFlight.upTo >= upTo) {
+      const shared = await inFlight.result;
+      return shared === 'out_of_retention' ? shared : shared.filter((m) => m.seq > after && m.seq <= upTo);
+    }
+    const read: HistoryRead = { after, upTo, result: this.readGapless(channel, epoch, after, upTo) };
+    if (!inFlight) this.historyReads.set(channel, read);
+    try {
+      return await read.result;
+    } finally {
+      if (this.historyReads.get(channel) === read) this.historyReads.delete(channel);
+    }
   }
 
-  private fanOut(message: ScalerMessage): void {
-    const wire: WireMessage = {
-      s: message.seq,
-      e: message.epoch,
-      ...toWire(message.channel, message.topic, message.data, message.exceptSocketId),
-    };
-    // Not awaited by publish(): the message is stored, so a failed fan-out costs latency
-    // (subscribers read it back from MongoDB), never the message. close() waits for it.
-    const sent = this.requirePublisher()
-      .publish(this.redisChannelOf(message.channel), JSON.stringify(wire))
-      .then(
-        () => undefined,
-        (error: Error) => this.logger.warn(`fan-out of ${message.channel}#${message.seq}: ${error.message}`),
-      )
-      .finally(() => this.fanOuts.delete(sent));
-    this.fanOuts.add(sent);
+  /**
+   * Reads `after < seq <= upTo` until it is gapless. A missing seq is in flight (its publisher
+   * has it) or taken and never stored (its publisher failed or died): after `gapTimeout` it is
+   * closed with a placeholder, unless it may have expired, which makes the range unrecoverable.
+   */
+  private async readGapless(
+    channel: string,
+    epoch: string,
+    after: number,
+    upTo: number,
+  ): Promise<ScalerMessage[] | 'out_of_retention'> {
+    const store = this.requireStore();
+    const startedAt = Date.now();
+    // The message at `after` comes along: how old it is tells whether what follows may have expired.
+    const from = Math.max(0, after - 1);
+    for (let closed = false; ;) {
+      const stored = await this.reads.run(() => store.messagesBetween(channel, from, upTo, upTo - from));
+      const wanted = stored.filter((entry) => entry.message.seq > after);
+      const missing = missingSeqs(wanted, after, upTo);
+      if (missing.length === 0) return wanted.map((entry) => entry.message);
+      if (!this.closable(stored, missing, upTo)) return 'out_of_retention';
+      if (closed) throw new StoreUnavailableError(SssMessages.storeHoles(channel));
+      if (Date.now() - startedAt < this.gapTimeout) {
+        await sleep(HOLE_RECHECK_MS);
+        continue;
+      }
+      await store.closeSeqs(channel, epoch, missing);
+      closed = true;
+    }
   }
 
-  private onRedisMessage(redisChannel: string, payload: string): void {
-    if (redisChannel === this.signalChannel) {
-      this.listener?.onSignal(JSON.parse(payload) as ScalerSignal);
+  /**
+   * Whether missing seqs were taken recently enough to be closed rather than expired by retention.
+   * Seqs are taken in time order, so a seq is young when a stored message before it is young.
+   */
+  private closable(stored: StoredMessage[], missing: number[], upTo: number): boolean {
+    if (missing[0] <= upTo - this.retention.maxMessages) return false;
+    const oldestAllowed = Date.now() - this.retention.maxAgeMs + AGE_SAFETY_MARGIN_MS;
+    const before = stored.filter((entry) => entry.message.seq < missing[0]);
+    const predecessor = before[before.length - 1];
+    return predecessor !== undefined && predecessor.storedAt >= oldestAllowed;
+  }
+
+  private readPosition(channel: string): Promise<ChannelPosition> {
+    let read = this.positionReads.get(channel);
+    if (!read) {
+      read = this.reads
+        .run(() => this.requireStore().position(channel))
+        .finally(() => this.positionReads.delete(channel));
+      this.positionReads.set(channel, read);
+    }
+    return read;
+  }
+
+  private onPayload(channel: string, payload: string): void {
+    const stream = this.streams.get(channel);
+    if (!stream) return;
+    const message = decodeWireMessage(payload);
+    if (!message || message.channel !== channel) {
+      this.logger.warn(`An unreadable message was published on the Redis channel of "${channel}"; ignored.`);
       return;
     }
-    const wire = JSON.parse(payload) as WireMessage;
-    const message: ScalerMessage = { channel: wire.c, topic: wire.t, data: wire.d, seq: wire.s, epoch: wire.e };
-    if (wire.x !== undefined) message.exceptSocketId = wire.x;
-    this.store?.observe(message.channel, message.epoch, message.seq);
-    const stream = this.streams.get(message.channel);
-    if (!stream) return;
-    if (stream.early) stream.early.push(message);
-    else this.accept(stream, message);
+    this.accept(stream, message);
   }
 
   private accept(stream: ChannelStream, message: ScalerMessage): void {
-    stream.accept(message, (next) => this.listener?.onMessage(next));
-    if (stream.hasGap && !stream.gapTimer) {
-      stream.gapTimer = setTimeout(() => void this.fillGap(stream), this.gapFillDelay);
+    stream.accept(message, this.deliver);
+    this.watchGap(stream);
+  }
+
+  private watchGap(stream: ChannelStream, delay = this.gapFillDelay): void {
+    if (stream.hasGap && !stream.gapTimer && !stream.filling) {
+      stream.gapTimer = setTimeout(() => void this.fillGap(stream), delay);
     }
   }
 
-  /** Reads what the stream is missing from MongoDB and delivers it, in order. */
-  private async fillGap(stream: ChannelStream): Promise<void> {
+  /** After a Redis reconnect: what was published meanwhile never arrived; read every channel on. */
+  private catchUpAll(): void {
+    for (const stream of this.streams.values()) {
+      if (!stream.started) continue;
+      clearTimeout(stream.gapTimer);
+      stream.gapTimer = undefined;
+      void this.fillGap(stream, true);
+    }
+  }
+
+  /**
+   * Reads what the stream misses from the store and delivers it in order: the seqs before the
+   * first waiting message, or (`readOn`, after a Redis outage) everything after the last delivered
+   * one. Seqs still missing after `gapTimeout` are closed with placeholders.
+   */
+  private async fillGap(stream: ChannelStream, readOn = false, attempt = 0): Promise<void> {
     stream.gapTimer = undefined;
-    if (!this.store) {
-      // Without history, what Redis lost is lost: go on from the first message that arrived.
-      stream.skipGap();
-      const next = stream.ahead.get(stream.lastSeq + 1);
-      if (next) this.accept(stream, next);
+    if (this.closed || this.streams.get(stream.channel) !== stream || !stream.started) return;
+    if (stream.filling) {
+      if (readOn) stream.readOnPending = true;
       return;
     }
-    if (stream.filling || this.streams.get(stream.channel) !== stream || stream.early) return;
     stream.filling = true;
+    let retryIn: number | undefined;
     try {
-      for (;;) {
-        const missing = await this.requireStore().messagesAfter(stream.channel, stream.lastSeq, GAP_FILL_BATCH);
-        if (this.streams.get(stream.channel) !== stream) return;
-        if (missing.length > 0 && missing[0].seq !== stream.lastSeq + 1 && missing[0].epoch === stream.epoch) {
-          this.logger.warn(
-            `${stream.channel}: seqs ${stream.lastSeq + 1}..${missing[0].seq - 1} are gone from the store`,
-          );
-          stream.lastSeq = missing[0].seq - 1;
-        }
-        for (const message of missing) this.accept(stream, message);
-        if (missing.length < GAP_FILL_BATCH) break;
-      }
-      if (stream.hasGap) stream.skipGap();
+      await this.readMissing(stream, readOn);
+      if (this.streams.get(stream.channel) !== stream) return;
+      if (stream.hasGap) retryIn = await this.closeOrWait(stream);
     } catch (error) {
       this.logger.warn(`${stream.channel}: cannot read missed messages yet (${(error as Error).message})`);
-      stream.gapTimer ??= setTimeout(() => void this.fillGap(stream), this.gapFillDelay * 10);
+      retryIn = Math.min(MAX_FILL_RETRY_MS, this.gapFillDelay * 2 ** (attempt + 1));
+      readOn ||= stream.readOnPending;
     } finally {
       stream.filling = false;
     }
+    if (this.closed || this.streams.get(stream.channel) !== stream) return;
+    if (stream.readOnPending) {
+      stream.readOnPending = false;
+      return void this.fillGap(stream, true);
+    }
+    if (retryIn !== undefined) {
+      clearTimeout(stream.gapTimer);
+      stream.gapTimer = setTimeout(() => void this.fillGap(stream, readOn, attempt + 1), retryIn);
+    }
   }
 
-  /** After a reconnect, anything published meanwhile was lost by Redis: read every channel back. */
-  private onSubscriberReady(): void {
-    if (!this.subscriberWasReady) {
-      this.subscriberWasReady = true;
-      return;
+  private async readMissing(stream: ChannelStream, readOn: boolean): Promise<void> {
+    const store = this.requireStore();
+    for (;;) {
+      const firstAhead = stream.firstAheadSeq;
+      if (firstAhead === undefined && !readOn) return;
+      const upTo = firstAhead === undefined ? Number.MAX_SAFE_INTEGER : firstAhead - 1;
+      if (upTo <= stream.lastSeq) return;
+      const after = stream.lastSeq;
+      const stored = await this.reads.run(() => store.messagesBetween(stream.channel, after, upTo, GAP_FILL_BATCH));
+      if (this.streams.get(stream.channel) !== stream) return;
+      for (const entry of stored) stream.accept(entry.message, this.deliver);
+      // A batch that stopped short of a seq means the rest is not stored yet.
+      if (stored.length < GAP_FILL_BATCH || stream.lastSeq === after) return;
     }
-    for (const stream of this.streams.values()) void this.fillGap(stream);
+  }
+
+  /** Closes the seqs before the first waiting message once they waited long enough; else how long to wait. */
+  private async closeOrWait(stream: ChannelStream): Promise<number | undefined> {
+    const firstAhead = stream.firstAheadSeq!;
+    const waited = Date.now() - (stream.gapSince ?? Date.now());
+    if (firstAhead - 1 - stream.lastSeq >= this.retention.maxMessages) {
+      // This instance fell behind by more than the history holds: subscribers see the jump and
+      // re-subscribe, and are told what they cannot recover.
+      this.logger.warn(`${stream.channel}: seqs ${stream.lastSeq + 1}..${firstAhead - 1} are beyond retention here`);
+      stream.skipGap(this.deliver);
+      return stream.hasGap ? this.gapFillDelay : undefined;
+    }
+    if (waited < this.gapTimeout) return Math.max(this.gapFillDelay, this.gapTimeout - waited);
+    const missing: number[] = [];
+    for (let seq = stream.lastSeq + 1; seq < firstAhead; seq++) missing.push(seq);
+    await this.requireStore().closeSeqs(stream.channel, stream.epoch, missing);
+    // Read them back: each is now the placeholder or the message that won its seq.
+    return 0;
   }
 
   private requireStore(): MessageStore {
     if (!this.store) throw new Error('MongoRedisScaler is not connected yet.');
     return this.store;
   }
+}
 
-  private requirePublisher(): Redis {
-    if (!this.publisher) throw new Error('MongoRedisScaler is not connected yet.');
-    return this.publisher;
+/** The seqs in `after < seq <= upTo` that `stored` (sorted) lacks. */
+function missingSeqs(stored: StoredMessage[], after: number, upTo: number): number[] {
+  const missing: number[] = [];
+  let expected = after + 1;
+  for (const { message } of stored) {
+    for (; expected < message.seq && expected <= upTo; expected++) missing.push(expected);
+    expected = Math.max(expected, message.seq + 1);
   }
+  for (; expected <= upTo; expected++) missing.push(expected);
+  return missing;
+}
 
-  private requireSubscriber(): Redis {
-    if (!this.subscriber) throw new Error('MongoRedisScaler is not connected yet.');
-    return this.subscriber;
-  }
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Scaler, SssRetention } from '../../../lib/index.js';
-import { MongoRedisScaler } from '../../../lib/mongo-redis.js';
+import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
 import { TestRedis } from '../../support/test-services.js';
 
 /** The scaler an e2e suite runs on: the same tests run on the embedded default and on Mongo + Redis. */
@@ -20,7 +20,7 @@ export const memoryVariant: ScalerVariant = {
   teardown: async () => undefined,
 };
 
-/** The Mongo + Redis scaler with `history: false`: Redis orders and fans out, nothing is stored. */
+/** The Redis-only scaler (history off): Redis orders and fans out, nothing is stored. */
 export function redisOnlyVariant(): ScalerVariant {
   let redis: TestRedis | undefined;
   return {
@@ -29,7 +29,7 @@ export function redisOnlyVariant(): ScalerVariant {
       redis = await TestRedis.start();
     },
     create() {
-      return new MongoRedisScaler({ redis: redis!.url, history: false, gapFillDelay: 50 });
+      return new RedisScaler({ redis: redis!.url });
     },
     async teardown() {
       await redis?.stop();

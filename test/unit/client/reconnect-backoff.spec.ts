@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RECONNECT_OPTIONS, ReconnectBackoff } from '../../../lib/client/reconnect-backoff.js';
 
-const options = { initialDelay: 100, maxDelay: 1000, factor: 2 };
+const options = { initialDelay: 100, maxDelay: 1000, factor: 2, spreadWindow: 800 };
 
 describe('ReconnectBackoff', () => {
   it('documents the defaults', () => {
-    expect(DEFAULT_RECONNECT_OPTIONS).toEqual({ initialDelay: 250, maxDelay: 10_000, factor: 2 });
+    expect(DEFAULT_RECONNECT_OPTIONS).toEqual({ initialDelay: 250, maxDelay: 10_000, factor: 2, spreadWindow: 1000 });
   });
 
   it('grows the upper bound exponentially up to maxDelay (random just below 1)', () => {
@@ -40,16 +40,24 @@ describe('ReconnectBackoff', () => {
     expect(backoff.next()).toBe(99);
   });
 
-  it('gives quick delays within [0, initialDelay) without growing the backoff', () => {
+  it('spreads delays over [0, spreadWindow) without growing the backoff', () => {
     const backoff = new ReconnectBackoff(options, () => 0.999_999);
-    expect(backoff.quick()).toBe(99);
-    expect(backoff.quick()).toBe(99);
+    expect(backoff.spread()).toBe(799);
+    expect(backoff.spread()).toBe(799);
     expect(backoff.attempts).toBe(0);
+    expect(backoff.next()).toBe(99);
     const random = new ReconnectBackoff(options);
-    for (let index = 0; index < 100; index += 1) {
-      const delay = random.quick();
+    const delays = Array.from({ length: 1000 }, () => random.spread());
+    for (const delay of delays) {
       expect(delay).toBeGreaterThanOrEqual(0);
-      expect(delay).toBeLessThan(options.initialDelay);
+      expect(delay).toBeLessThan(options.spreadWindow);
     }
+    // Spread over the whole window, not bunched at its start.
+    expect(delays.filter((delay) => delay >= options.spreadWindow / 2).length).toBeGreaterThan(300);
+  });
+
+  it('caps the spread window by maxDelay', () => {
+    const backoff = new ReconnectBackoff({ ...options, maxDelay: 300, spreadWindow: 1000 }, () => 0.999_999);
+    expect(backoff.spread()).toBe(299);
   });
 });

@@ -245,7 +245,7 @@ describe('SssClient subscriptions', () => {
     expect(sub.position).toEqual({ epoch: 'e1', seq: 7 });
   });
 
-  it('emits SEQUENCE_GAP on a gap and still delivers', async () => {
+  it('emits SEQUENCE_GAP on a gap and re-subscribes from the last good position', async () => {
     const { client, connection } = await connected();
     const subscribing = client.subscribe('room/1');
     const frame = await connection.next('sub');
@@ -256,7 +256,16 @@ describe('SssClient subscriptions', () => {
     const error = nextEvent(client, 'error');
     connection.send({ t: 'msg', channel: 'room/1', topic: 'chat', seq: 3, epoch: 'e1' });
     await expect(error).resolves.toMatchObject({ code: 'SEQUENCE_GAP' });
-    await vi.waitFor(() => expect(seen).toEqual([3]));
+    await expect(connection.next('unsub')).resolves.toMatchObject({ channel: 'room/1' });
+    const resub = await connection.next('sub');
+    expect(resub.since).toEqual({ epoch: 'e1', seq: 0 });
+    connection.sendAll([
+      { t: 'subbed', id: resub.id, channel: 'room/1', epoch: 'e1', seq: 0, recovered: true },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 1, epoch: 'e1' },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 2, epoch: 'e1' },
+      { t: 'msg', channel: 'room/1', topic: 'chat', seq: 3, epoch: 'e1' },
+    ]);
+    await vi.waitFor(() => expect(seen).toEqual([1, 2, 3]));
   });
 
   it('subscribe rejects on err', async () => {
@@ -434,9 +443,11 @@ describe('SssClient reconnection', () => {
     expect(server.connections).toHaveLength(1);
   });
 
-  it('reconnects quickly (under initialDelay) when the server goes away with 1001', async () => {
+  it('reconnects within reconnect.spreadWindow when the server goes away with 1001', async () => {
     const server = await startServer();
-    const client = createClient(server, { reconnect: { initialDelay: 200, maxDelay: 5000, factor: 10 } });
+    const client = createClient(server, {
+      reconnect: { initialDelay: 5000, maxDelay: 5000, factor: 10, spreadWindow: 200 },
+    });
     await client.connect();
     for (let index = 0; index < 3; index += 1) {
       const connection = await server.connection(index);

@@ -3,18 +3,27 @@ import { SssClientError } from '../../../lib/client/sss-client.error.js';
 import { SssSubscription, type SssSubscriptionHost } from '../../../lib/client/sss-subscription.js';
 import type { MessageFrame } from '../../../lib/protocol/frames.js';
 
-function create(): { subscription: SssSubscription<{ title: string }>; errors: SssClientError[] } {
+function create(): {
+  subscription: SssSubscription<{ title: string }>;
+  errors: SssClientError[];
+  resyncs: SssSubscription[];
+} {
   const errors: SssClientError[] = [];
+  const resyncs: SssSubscription[] = [];
   const host: SssSubscriptionHost = {
     unsubscribe: () => Promise.resolve(),
     reportError: (error) => errors.push(error),
+    resync: (subscription) => {
+      resyncs.push(subscription);
+      subscription.awaitResubscription();
+    },
   };
   const subscription = new SssSubscription<{ title: string }>(
     host,
     { t: 'subbed', id: 1, channel: 'room/1', epoch: 'e1', seq: 4, data: { title: 'Room' } },
     { role: 'guest' },
   );
-  return { subscription, errors };
+  return { subscription, errors, resyncs };
 }
 
 const message = (seq: number, epoch = 'e1', topic = 'chat'): MessageFrame => ({
@@ -48,14 +57,41 @@ describe('SssSubscription', () => {
     expect(errors).toEqual([]);
   });
 
-  it('reports a gap as SEQUENCE_GAP but still delivers', () => {
-    const { subscription, errors } = create();
+  it('on a gap, reports SEQUENCE_GAP, asks for a resync and drops frames until it is resubscribed', () => {
+    const { subscription, errors, resyncs } = create();
     const seen: number[] = [];
     subscription.onAny((_topic, _data, meta) => seen.push(meta.seq));
     subscription.receive(message(7));
-    expect(seen).toEqual([7]);
+    subscription.receive(message(8));
+    expect(seen).toEqual([]);
+    expect(resyncs).toEqual([subscription]);
+    expect(subscription.position).toEqual({ epoch: 'e1', seq: 4 });
     expect(errors.map((error) => error.code)).toEqual(['SEQUENCE_GAP']);
     expect(errors[0]!.details).toMatchObject({ expected: { seq: 5 }, received: { seq: 7 } });
+
+    subscription.resubscribed({ t: 'subbed', id: 2, channel: 'room/1', epoch: 'e1', seq: 4, recovered: true });
+    for (const seq of [5, 6, 7, 8]) subscription.receive(message(seq));
+    expect(seen).toEqual([5, 6, 7, 8]);
+  });
+
+  it('treats another epoch without a re-subscription as a gap', () => {
+    const { subscription, errors, resyncs } = create();
+    const seen: number[] = [];
+    subscription.onAny((_topic, _data, meta) => seen.push(meta.seq));
+    subscription.receive(message(5, 'e2'));
+    expect(seen).toEqual([]);
+    expect(resyncs).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'SEQUENCE_GAP' });
+  });
+
+  it('moves the position on skip without delivering', () => {
+    const { subscription } = create();
+    const seen: number[] = [];
+    subscription.onAny((_topic, _data, meta) => seen.push(meta.seq));
+    subscription.receive({ t: 'skip', channel: 'room/1', seq: 5, epoch: 'e1' });
+    subscription.receive(message(6));
+    expect(seen).toEqual([6]);
+    expect(subscription.position).toEqual({ epoch: 'e1', seq: 6 });
   });
 
   it('holds messages until the next task so listeners attached after subscribe() see them', async () => {

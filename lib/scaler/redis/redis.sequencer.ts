@@ -31,7 +31,7 @@ interface SequencerCommands {
 }
 
 /**
- * The order of channels when nothing is stored (`history: false`): counters and epochs in Redis.
+ * The order of channels when nothing is stored (`RedisScaler`, history off): counters and epochs in Redis.
  * A Redis restart without persistence starts every channel on a new epoch, which subscribers see
  * as a lost history, never as a wrong one.
  */

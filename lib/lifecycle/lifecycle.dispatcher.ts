@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { SssDisconnectInfo } from '../interfaces/sss-lifecycle.interface.js';
-import type { SssSocket } from './sss-socket.js';
+import type { OnSssConnect, SssDisconnectInfo } from '../interfaces/sss-lifecycle.interface.js';
+
+/** The socket the hooks receive; named through the hook interface so this folder needs nothing of `server/`. */
+type SssSocket = Parameters<OnSssConnect['onSssConnect']>[0];
 
 type HookName =
   'onSssConnect' | 'onSssDisconnect' | 'onSssSubscribe' | 'onSssUnsubscribe' | 'onSssChannelOpen' | 'onSssChannelClose';

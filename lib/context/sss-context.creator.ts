@@ -1,0 +1,129 @@
+import { Injectable, type Type } from '@nestjs/common';
+import {
+  CUSTOM_ROUTE_ARGS_METADATA,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+  ROUTE_ARGS_METADATA,
+} from '@nestjs/common/constants.js';
+import { ApplicationConfig, ExternalContextCreator } from '@nestjs/core';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { SssHandler } from '../router/handler.registry.js';
+import { SSS_CONTEXT_TYPE } from '../sss.constants.js';
+import { SssExceptionFiltersContext, type FilterInstances } from './sss-exception-filters.context.js';
+import { SssParamsFactory } from './sss-params.factory.js';
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * Wraps a gateway method in Nest's enhancer pipeline, the way `@nestjs/websockets`' context creator
+ * wraps a `@SubscribeMessage` handler: guards, interceptors, pipes and param decorators come from
+ * Nest's public `ExternalContextCreator` (as for GraphQL resolvers), exception filters from
+ * `SssExceptionFiltersContext`, which keeps a failure a failure whatever a filter returns.
+ *
+ * Args of the handler it returns are `[socket, payload, request, pattern]`; the handler resolves
+ * with the method's result (an Observable's last value) or rejects with what the client is told.
+ */
+@Injectable()
+export class SssContextCreator {
+  private readonly paramsFactory = new SssParamsFactory();
+  private readonly filtersContext: SssExceptionFiltersContext;
+
+  constructor(
+    private readonly externalContextCreator: ExternalContextCreator,
+    private readonly config: ApplicationConfig,
+  ) {
+    this.filtersContext = new SssExceptionFiltersContext(config);
+  }
+
+  create(instance: object, method: Method, methodName: string, injectables?: FilterInstances): SssHandler {
+    const exceptions = this.filtersContext.create(instance, method, injectables);
+    const direct = exceptions.isEmpty ? this.createDirect(instance, method, methodName) : undefined;
+    if (direct) return direct;
+    // NOTE: filters are left out here: Nest's external error proxy turns a value a filter returns
+    // into a result, which would let a filter grant what a guard refused.
+    const pipeline = this.externalContextCreator.create(
+      instance as Record<string, unknown>,
+      method,
+      methodName,
+      ROUTE_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: false },
+      SSS_CONTEXT_TYPE,
+    ) as SssHandler;
+    if (exceptions.isEmpty) return pipeline;
+    return (...args: unknown[]) => pipeline(...args).catch((error: unknown) => exceptions.handle(error, args));
+  }
+
+  /**
+   * A method with no guard, interceptor, pipe or filter anywhere (global ones included) and no
+   * custom param decorator is called directly with its params: what the pipeline would do, without
+   * its promises and contexts. `undefined` when something applies.
+   */
+  private createDirect(instance: object, method: Method, methodName: string): SssHandler | undefined {
+    const classRef = instance.constructor as Type;
+    const { config } = this;
+    const globals = [
+      config.getGlobalGuards(),
+      config.getGlobalInterceptors(),
+      config.getGlobalPipes(),
+      config.getGlobalRequestGuards(),
+      config.getGlobalRequestInterceptors(),
+      config.getGlobalRequestPipes(),
+    ];
+    const declared = [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA].some(
+      (key) => hasEntries(Reflect.getMetadata(key, classRef)) || hasEntries(Reflect.getMetadata(key, method)),
+    );
+    const paramDecorators = (Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {}) as Record<
+      string,
+      { pipes?: unknown[] }
+    >;
+    const paramPipes = Object.values(paramDecorators).some((param) => hasEntries(param.pipes));
+    const customParams = Object.keys(paramDecorators).some((key) => key.includes(CUSTOM_ROUTE_ARGS_METADATA));
+    if (globals.some(hasEntries) || declared || paramPipes || customParams) return undefined;
+    const { argsLength, getParamsMetadata } = this.externalContextCreator.getMetadata(
+      instance as Record<string, unknown>,
+      methodName,
+      ROUTE_ARGS_METADATA,
+      this.paramsFactory,
+      SSS_CONTEXT_TYPE,
+    );
+    const params = getParamsMetadata(this.externalContextCreator.getContextModuleKey(classRef)) ?? [];
+    return (...args: unknown[]): Promise<unknown> => {
+      try {
+        if (argsLength === 0) return settle(method.apply(instance, args));
+        const callArgs = new Array<unknown>(argsLength).fill(undefined);
+        let deferred = false;
+        for (const param of params) {
+          const value = (param.extractValue as Method)(...args);
+          callArgs[param.index] = value;
+          deferred ||= isThenable(value);
+        }
+        // The pipeline awaits every param (e.g. a Promise a session guard left in `locals`).
+        if (deferred) return Promise.all(callArgs).then((values) => settle(method.apply(instance, values)));
+        return settle(method.apply(instance, callArgs));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+function hasEntries(entries: unknown): boolean {
+  return Array.isArray(entries) && entries.length > 0;
+}
+
+/** What the pipeline resolves with: a Promise's value, an Observable's last value. */
+function settle(result: unknown): Promise<unknown> {
+  if (isObservable(result)) return lastValueFrom(result);
+  if (result instanceof Promise) {
+    return result.then((value: unknown) => (isObservable(value) ? lastValueFrom(value) : value));
+  }
+  return Promise.resolve(result);
+}

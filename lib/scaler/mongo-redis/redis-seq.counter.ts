@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+
+// Hands out `ARGV[1]` consecutive seqs and returns the last, or false when the counter is missing
+// (first use, or Redis lost its data): the caller seeds it from the store, then asks again.
+const TAKE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('INCRBY', KEYS[1], ARGV[1])
+`;
+
+// Moves the counter up to `ARGV[1]` if it is below (never down).
+const RAISE_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+interface CounterCommands {
+  sssTakeSeqs(key: string, count: number): Promise<number | null>;
+  sssRaiseSeq(key: string, atLeast: number): Promise<number>;
+}
+
+/**
+ * Candidate seqs for the history scaler: an atomic counter per channel in Redis. It only proposes
+ * seqs: a seq belongs to a message once its insert wins the store's unique index. The counter is
+ * seeded from the store (never below what was stored), so an empty Redis costs a read, not a reused
+ * seq. NOTE: the counter lives in Redis because FerretDB 1.x runs `findAndModify` as a read and a
+ * write without isolation: concurrent `$inc`s are lost there, and a counter that goes backwards
+ * could hand out a seq whose message retention already deleted.
+ */
+export class RedisSeqCounter {
+  private readonly redis: Redis & CounterCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    redis.defineCommand('sssTakeSeqs', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    redis.defineCommand('sssRaiseSeq', { numberOfKeys: 1, lua: RAISE_SCRIPT });
+    this.redis = redis as Redis & CounterCommands;
+  }
+
+  /** Takes `count` seqs; the last of them, or undefined when the counter must be seeded first. */
+  async take(channel: string, count: number): Promise<number | undefined> {
+    const last = await this.redis.sssTakeSeqs(this.key(channel), count);
+    return last === null ? undefined : Number(last);
+  }
+
+  /** The last seq handed out; undefined when the counter must be seeded first. */
+  async peek(channel: string): Promise<number | undefined> {
+    const value = await this.redis.get(this.key(channel));
+    return value === null ? undefined : Number(value);
+  }
+
+  /** Sets a missing counter; a counter set meanwhile by another instance is kept. */
+  async seed(channel: string, lastStoredSeq: number): Promise<void> {
+    await this.redis.set(this.key(channel), lastStoredSeq, 'NX');
+  }
+
+  /** Moves the counter past `lastStoredSeq` if it is behind (seqs it hands out keep colliding). */
+  async raise(channel: string, lastStoredSeq: number): Promise<void> {
+    await this.redis.sssRaiseSeq(this.key(channel), lastStoredSeq);
+  }
+
+  // The hash tag keeps a channel's keys in one Redis Cluster slot.
+  private key(channel: string): string {
+    return `${this.prefix}:hseq:{${channel}}`;
+  }
+}

@@ -1,0 +1,65 @@
+import type { ScalerMessage } from '../scaler.interface.js';
+
+/** A channel message as published on Redis (short keys: it crosses the network once per instance). */
+export interface WireMessage {
+  /** seq */
+  s: number;
+  /** epoch */
+  e: string;
+  /** channel */
+  c: string;
+  /** topic */
+  t: string;
+  /** data */
+  d?: unknown;
+  /** socket id excluded from live delivery */
+  x?: string;
+  /** a placeholder (a seq closed without a message) */
+  p?: 1;
+}
+
+/**
+ * The JSON of a message's fields that do not depend on its place in the order, without the
+ * opening brace, so that `{"s":..,"e":..,` can be put in front once the seq is known. `dataJson`
+ * is the data already encoded as JSON (undefined for no data).
+ */
+export function encodeMessageRest(
+  channel: string,
+  topic: string,
+  dataJson: string | undefined,
+  exceptSocketId?: string,
+): string {
+  let rest = `"c":${JSON.stringify(channel)},"t":${JSON.stringify(topic)}`;
+  if (dataJson !== undefined) rest += `,"d":${dataJson}`;
+  if (exceptSocketId !== undefined) rest += `,"x":${JSON.stringify(exceptSocketId)}`;
+  return `${rest}}`;
+}
+
+/** The complete wire JSON of a sequenced message, from `encodeMessageRest`'s output. */
+export function completeWireMessage(seq: number, epoch: string, rest: string): string {
+  return `{"s":${seq},"e":${JSON.stringify(epoch)},${rest}`;
+}
+
+/** The wire JSON of a message read back from the store (or a placeholder). */
+export function encodeWireMessage(message: ScalerMessage): string {
+  const wire: WireMessage = { s: message.seq, e: message.epoch, c: message.channel, t: message.topic };
+  if (message.data !== undefined) wire.d = message.data;
+  if (message.exceptSocketId !== undefined) wire.x = message.exceptSocketId;
+  if (message.placeholder) wire.p = 1;
+  return JSON.stringify(wire);
+}
+
+/** A message from its wire JSON; undefined when the payload is not one. */
+export function decodeWireMessage(payload: string): ScalerMessage | undefined {
+  let wire: WireMessage;
+  try {
+    wire = JSON.parse(payload) as WireMessage;
+  } catch {
+    return undefined;
+  }
+  if (typeof wire?.c !== 'string' || typeof wire.s !== 'number' || typeof wire.e !== 'string') return undefined;
+  const message: ScalerMessage = { channel: wire.c, topic: wire.t, data: wire.d, seq: wire.s, epoch: wire.e };
+  if (wire.x !== undefined) message.exceptSocketId = wire.x;
+  if (wire.p === 1) message.placeholder = true;
+  return message;
+}

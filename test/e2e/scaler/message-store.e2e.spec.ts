@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { ChannelPosition } from '../../../lib/protocol/frames.js';
+import { MessageStore } from '../../../lib/scaler/mongo-redis/message.store.js';
+import { RedisSeqCounter } from '../../../lib/scaler/mongo-redis/redis-seq.counter.js';
+import { TestRedis } from '../../support/test-services.js';
+import { eventually } from '../support/clients.js';
+
+interface Outcome {
+  index: number;
+  position?: ChannelPosition;
+  error?: Error;
+}
+
+/** Queues `count` writes at once (so they batch) and waits for every one to settle. */
+function writeMany(store: MessageStore, channel: string, count: number, tag = 'w'): Promise<Outcome[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, index) =>
+        new Promise<Outcome>((resolve) =>
+          store.write(channel, {
+            topic: 't',
+            json: JSON.stringify({ tag, index }),
+            resolve: (position) => resolve({ index, position }),
+            reject: (error) => resolve({ index, error }),
+          }),
+        ),
+    ),
+  );
+}
+
+/**
+ * MessageStore against the real MongoDB-compatible server and a real Redis: what a publish is
+ * settled from is what the store holds, whatever the store reported.
+ */
+describe('MessageStore on a real store', () => {
+  let redisServer: TestRedis;
+  let redis: Redis;
+  let connection: Connection;
+  const prefix = `st${randomUUID().slice(0, 6)}`;
+
+  function storeWith(maxMessages = 10_000, maxBatchSize = 500): MessageStore {
+    return new MessageStore(
+      connection,
+      prefix,
+      { maxMessages, maxAgeMs: 86_400_000 },
+      maxBatchSize,
+      new RedisSeqCounter(redis, prefix),
+    );
+  }
+
+  const messages = () => connection.db!.collection<{ c: string; s: number; j?: string; p?: 1 }>(`${prefix}_messages`);
+
+  beforeAll(async () => {
+    redisServer = await TestRedis.start();
+    redis = new Redis(redisServer.url);
+    connection = await mongoose.createConnection(`${inject('mongoBaseUrl')}/store_${prefix}`).asPromise();
+    await storeWith().createIndexes();
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    redis?.disconnect();
+    await redisServer?.stop();
+  });
+
+  it('settles every write from what it reads back when a batch over 100 meets seqs another writer holds', async () => {
+    const store = storeWith();
+    const channel = 'collide';
+    const { epoch } = await store.position(channel);
+    // Another writer stored seqs 1..150, and the counter is behind them (as after a Redis failover
+    // that lost increments): the first 150 seqs this writer takes collide.
+    await messages().insertMany(
+      Array.from({ length: 150 }, (_, i) => ({
+        c: channel,
+        s: i + 1,
+        e: epoch,
+        t: 'other',
+        j: '"other"',
+        at: new Date(),
+      })),
+    );
+    await redis.set(`${prefix}:hseq:{${channel}}`, 0);
+    const outcomes = await writeMany(store, channel, 250);
+    expect(outcomes.filter((outcome) => outcome.error)).toEqual([]);
+    const seqs = outcomes.map((outcome) => outcome.position!.seq);
+    expect(new Set(seqs).size).toBe(250);
+    expect(Math.min(...seqs)).toBeGreaterThan(150);
+    const stored = await messages().find({ c: channel }).sort({ s: 1 }).toArray();
+    const bySeq = new Map(stored.map((document) => [document.s, document]));
+    // Each acknowledged seq holds exactly the message acknowledged with it.
+    for (const outcome of outcomes) {
+      expect(JSON.parse(bySeq.get(outcome.position!.seq)!.j!)).toEqual({ tag: 'w', index: outcome.index });
+    }
+    // Every seq up to the last is held exactly once: a message or a placeholder, never a hole.
+    const last = Math.max(...seqs);
+    expect(stored.map((document) => document.s)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    const placeholders = stored.filter((document) => document.p === 1).map((document) => document.s);
+    for (const seq of placeholders) expect(seqs).not.toContain(seq);
+  });
+
+  it('gives three concurrent writers with separate counters connections one gapless order', async () => {
+    const stores = [storeWith(), storeWith(), storeWith()];
+    const channel = 'three';
+    const results = await Promise.all(stores.map((store, which) => writeMany(store, channel, 300, `s${which}`)));
+    const seqs = results.flat().map((outcome) => outcome.position!.seq);
+    expect(new Set(seqs).size).toBe(900);
+    const stored = await messages().find({ c: channel }).sort({ s: 1 }).toArray();
+    expect(stored.map((document) => document.s)).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
+    expect(stored.filter((document) => document.p !== 1)).toHaveLength(900);
+  });
+
+  it('closes an empty seq with a placeholder but never replaces a stored message', async () => {
+    const store = storeWith();
+    const channel = 'close';
+    const [written] = await writeMany(store, channel, 1);
+    const { epoch, seq } = written.position!;
+    await store.closeSeqs(channel, epoch, [seq, seq + 1]);
+    const read = await store.messagesBetween(channel, 0, seq + 1, 10);
+    expect(read.map((entry) => [entry.message.seq, entry.message.placeholder ?? false, entry.message.data])).toEqual([
+      [seq, false, { tag: 'w', index: 0 }],
+      [seq + 1, true, undefined],
+    ]);
+  });
+
+  it('seeds a counter Redis lost from the store, never reusing a stored seq', async () => {
+    const store = storeWith();
+    const channel = 'seed';
+    await writeMany(store, channel, 10);
+    await redis.del(`${prefix}:hseq:{${channel}}`);
+    expect(await store.position(channel)).toMatchObject({ seq: 10 });
+    const [next] = await writeMany(store, channel, 1);
+    expect(next.position!.seq).toBe(11);
+  });
+
+  it('trims each channel to about maxMessages, oldest first', async () => {
+    const store = storeWith(20, 5);
+    const channel = 'trim';
+    for (let round = 0; round < 12; round++) await writeMany(store, channel, 5);
+    // Trimming runs beside the writes: wait for it to settle.
+    await eventually(async () => {
+      const stored = await messages().find({ c: channel }).sort({ s: 1 }).toArray();
+      expect(stored.map((document) => document.s)).toEqual(Array.from({ length: 20 }, (_, i) => 41 + i));
+    }, 10_000);
+  });
+});

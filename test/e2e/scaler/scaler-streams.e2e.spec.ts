@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import mongoose, { type Connection } from 'mongoose';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { inject } from 'vitest';
+import { MessageNotEncodableError, MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
+import { MessageStore } from '../../../lib/scaler/mongo-redis/message.store.js';
+import type { Scaler, ScalerListener, ScalerMessage } from '../../../lib/scaler/scaler.interface.js';
+import { TcpBalancer } from '../../support/tcp-balancer.js';
+import { TestRedis } from '../../support/test-services.js';
+import { eventually, sleep } from '../support/clients.js';
+
+/** What a scaler delivered, in order. */
+class Recorder implements ScalerListener {
+  readonly messages: ScalerMessage[] = [];
+  onMessage(message: ScalerMessage): void {
+    this.messages.push(message);
+  }
+  onSignal(): void {}
+  seqs(channel: string): Array<number | string> {
+    return this.messages
+      .filter((message) => message.channel === channel)
+      .map((message) => (message.placeholder ? `skip ${message.seq}` : message.seq));
+  }
+}
+
+/**
+ * The scalers' own streams against real Redis and a real MongoDB-compatible store: gap filling,
+ * closing seqs that were taken and never stored, catching up after Redis reconnects, recovery from
+ * memory, and publishes that cannot be encoded.
+ */
+describe('scaler streams on real servers', () => {
+  let redisServer: TestRedis;
+  /** Redis as the subscribing instance sees it: a gate that can cut its connections. */
+  let redisGate: TcpBalancer;
+  let mongoGate: TcpBalancer;
+  let redis: Redis;
+  let connection: Connection;
+  const database = `streams_${randomUUID().slice(0, 6)}`;
+  const prefix = 'ss';
+  const opened: Scaler[] = [];
+
+  async function historyScaler(
+    through: 'gate' | 'direct',
+    listener = new Recorder(),
+    extra: Partial<ConstructorParameters<typeof MongoRedisScaler>[0]> = {},
+  ): Promise<{ scaler: MongoRedisScaler; listener: Recorder }> {
+    const redisUrl = through === 'gate' ? `redis://127.0.0.1:${redisGate.port}` : redisServer.url;
+    const scaler = new MongoRedisScaler({
+      redis: redisUrl,
+      mongo: `mongodb://127.0.0.1:${mongoGate.port}/${database}`,
+      mongoOptions: { serverSelectionTimeoutMS: 1_000 },
+      prefix,
+      gapFillDelay: 50,
+      gapTimeout: 500,
+      ...extra,
+    });
+    await scaler.connect(listener);
+    opened.push(scaler);
+    return { scaler, listener };
+  }
+
+  beforeAll(async () => {
+    redisServer = await TestRedis.start();
+    redisGate = await TcpBalancer.start([redisServer.port]);
+    mongoGate = await TcpBalancer.start([Number(new URL(inject('mongoBaseUrl')).port)]);
+    redis = new Redis(redisServer.url);
+    connection = await mongoose.createConnection(`${inject('mongoBaseUrl')}/${database}`).asPromise();
+  });
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await Promise.all(opened.splice(0).map((scaler) => scaler.close()));
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    redis?.disconnect();
+    await redisGate?.down();
+    await mongoGate?.down();
+    await redisServer?.stop();
+  });
+
+  it('closes a seq taken by a publisher that died before storing it; what follows is delivered', async () => {
+    const { scaler, listener } = await historyScaler('direct');
+    await scaler.subscribe('died');
+    await scaler.publish('died', 't', 1);
+    // A publisher takes seq 2 and dies before its insert.
+    await redis.incrby(`${prefix}:hseq:{died}`, 1);
+    await scaler.publish('died', 't', 3);
+    await eventually(() => expect(listener.seqs('died')).toEqual([1, 'skip 2', 3]), 5_000);
+  });
+
+  it('delivers a seq stored late (after the first gap read) instead of skipping it', async () => {
+    const { scaler, listener } = await historyScaler('direct', new Recorder(), { gapTimeout: 2_000 });
+    await scaler.subscribe('late');
+    const { epoch } = await scaler.position('late');
+    // A slow publisher took seq 1; seq 2 is stored and fanned out first.
+    await redis.incrby(`${prefix}:hseq:{late}`, 1);
+    await scaler.publish('late', 't', 2);
+    await sleep(300); // several gap reads find nothing at seq 1
+    expect(listener.seqs('late')).toEqual([]);
+    await connection
+      .db!.collection(`${prefix}_messages`)
+      .insertOne({ c: 'late', s: 1, e: epoch, t: 't', j: '1', at: new Date() });
+    await eventually(() => expect(listener.seqs('late')).toEqual([1, 2]), 5_000);
+    expect(listener.messages.find((message) => message.seq === 1)?.data).toBe(1);
+  });
+
+  it('reads back everything published while its Redis connection was down', async () => {
+    const { scaler, listener } = await historyScaler('gate');
+    const { scaler: publisher } = await historyScaler('direct');
+    await scaler.subscribe('outage');
+    await publisher.publish('outage', 't', 1);
+    await eventually(() => expect(listener.seqs('outage')).toEqual([1]));
+    await redisGate.down();
+    for (let index = 2; index <= 6; index++) await publisher.publish('outage', 't', index);
+    await sleep(200);
+    await redisGate.up();
+    await eventually(() => expect(listener.seqs('outage')).toEqual([1, 2, 3, 4, 5, 6]), 10_000);
+  });
+
+  it('serves a recovery from memory, without reading the store', async () => {
+    const { scaler } = await historyScaler('direct');
+    await scaler.subscribe('memory');
+    for (let index = 1; index <= 50; index++) await scaler.publish('memory', 't', index);
+    const { epoch } = await scaler.position('memory');
+    await eventually(async () => expect(await scaler.position('memory')).toEqual({ epoch, seq: 50 }));
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    await mongoGate.down();
+    try {
+      const history = await scaler.historySince('memory', { epoch, seq: 10 });
+      expect(history).toMatchObject({ recovered: true });
+      expect(history.recovered && history.messages.map((message) => message.data)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i + 11),
+      );
+    } finally {
+      await mongoGate.up();
+    }
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('reads the store once for many concurrent recoveries of one channel', async () => {
+    const { scaler: publisher } = await historyScaler('direct');
+    for (let index = 1; index <= 30; index++) await publisher.publish('shared', 't', index);
+    const { scaler } = await historyScaler('direct');
+    await scaler.subscribe('shared');
+    const { epoch } = await scaler.position('shared');
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    const histories = await Promise.all(
+      Array.from({ length: 100 }, () => scaler.historySince('shared', { epoch, seq: 5 })),
+    );
+    for (const history of histories) {
+      expect(history.recovered && history.messages.map((message) => message.seq)).toEqual(
+        Array.from({ length: 25 }, (_, i) => i + 6),
+      );
+    }
+    expect(reads).toHaveBeenCalledTimes(1);
+    // What was read now sits in memory: the next recovery reads nothing.
+    await scaler.historySince('shared', { epoch, seq: 7 });
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
+  it('rejects a publish it cannot encode before storing anything, and the channel goes on', async () => {
+    const { scaler, listener } = await historyScaler('direct');
+    await scaler.subscribe('bigint');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(scaler.publish('bigint', 't', { n: 10n })).rejects.toBeInstanceOf(MessageNotEncodableError);
+    await expect(scaler.publish('bigint', 't', cyclic)).rejects.toBeInstanceOf(MessageNotEncodableError);
+    const next = await scaler.publish('bigint', 't', 'fine');
+    expect(next.seq).toBe(1);
+    await eventually(() => expect(listener.seqs('bigint')).toEqual([1]));
+  });
+
+  describe('with history off (RedisScaler)', () => {
+    it('reports messages Redis dropped while it was disconnected as a jump, never silently', async () => {
+      const listener = new Recorder();
+      const subscriber = new RedisScaler({ redis: `redis://127.0.0.1:${redisGate.port}`, prefix });
+      const publisher = new RedisScaler({ redis: redisServer.url, prefix });
+      await subscriber.connect(listener);
+      await publisher.connect(new Recorder());
+      opened.push(subscriber, publisher);
+      await subscriber.subscribe('off');
+      await publisher.publish('off', 't', 1);
+      await eventually(() => expect(listener.seqs('off')).toEqual([1]));
+      await redisGate.down();
+      await publisher.publish('off', 't', 2);
+      await publisher.publish('off', 't', 3);
+      await redisGate.up();
+      // Seqs 2 and 3 are gone: subscribers see the jump to 3 (a placeholder) and re-subscribe.
+      await eventually(() => expect(listener.seqs('off')).toEqual([1, 'skip 3']), 10_000);
+      await publisher.publish('off', 't', 4);
+      await eventually(() => expect(listener.seqs('off')).toEqual([1, 'skip 3', 4]));
+      await expect(publisher.publish('off', 't', { n: 1n })).rejects.toBeInstanceOf(MessageNotEncodableError);
+    });
+  });
+});
