@@ -38,8 +38,12 @@ export interface SoakFigures {
     undeliveredAfterSubscriptionEnded: number;
     duplicated: number;
     reordered: number;
+    /** Seqs skipped by a subscription that hold a message (acknowledged, or received by another subscriber). */
     gapSeqs: number;
+    /** Jumps over at least one such seq, plus epoch changes without a re-subscription. */
     gapEvents: number;
+    /** Skipped seqs nobody received and no acknowledged publish holds: placeholders (`skip`), not judged. */
+    seqsSkippedByAll: number;
     disagreements: number;
     ackMismatches: number;
     /** Acknowledged publishes whose (epoch, seq) was delivered to subscribers with another message's id. */
@@ -126,6 +130,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     reordered: 0,
     gapSeqs: 0,
     gapEvents: 0,
+    seqsSkippedByAll: 0,
     disagreements: 0,
     ackMismatches: 0,
     ackedPositionHoldsAnother: 0,
@@ -149,6 +154,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
   const orderByChannel = new Map<string, Map<string, string>>();
   const conflictingPositions = new Set<string>();
   const lostPositions: { channel: string; epoch: string; seq: number }[] = [];
+  const skippedRuns: { channel: string; epoch: string; seqs: number[] }[] = [];
   const resubscribing = new Set(input.clients.filter(isResubscribing).map((client) => client.index));
   const deliveredButFailedIds = new Set<string>();
 
@@ -198,12 +204,15 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       if (event.epoch === baseline.epoch) {
         if (event.seq <= baseline.seq) outOfOrder = true;
         else if (event.seq > baseline.seq + 1) {
-          deliveries.gapEvents += 1;
+          const skipped: number[] = [];
           for (let seq = baseline.seq + 1; seq < event.seq; seq++) {
             if (!reported.some((range) => range.epoch === event.epoch && seq >= range.from && seq <= range.to)) {
-              deliveries.gapSeqs += 1;
+              skipped.push(seq);
             }
           }
+          // Judged once every stream is known: a seq nobody got may be a placeholder (a `skip`).
+          if (skipped.length > 0)
+            skippedRuns.push({ channel: subscription.channel, epoch: event.epoch, seqs: skipped });
         }
       } else {
         // The epoch changed without a re-subscription telling the client so.
@@ -263,6 +272,20 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
   deliveries.disagreements = conflictingPositions.size;
   deliveries.endToEnd = distribution(endToEnd);
   deliveries.deliveredButPublishFailed = deliveredButFailedIds.size;
+  const acknowledgedPositions = new Set(
+    acknowledged.map((publish) => `${publish.channel}|${publish.position!.epoch}:${publish.position!.seq}`),
+  );
+  for (const run of skippedRuns) {
+    const order = orderByChannel.get(run.channel);
+    // A gap skips a seq that holds a message: acknowledged, or received by another subscriber.
+    const missed = run.seqs.filter(
+      (seq) =>
+        acknowledgedPositions.has(`${run.channel}|${run.epoch}:${seq}`) || order?.has(`${run.epoch}:${seq}`) === true,
+    );
+    if (missed.length > 0) deliveries.gapEvents += 1;
+    deliveries.gapSeqs += missed.length;
+    deliveries.seqsSkippedByAll += run.seqs.length - missed.length;
+  }
   for (const publish of acknowledged) {
     const delivered = orderByChannel.get(publish.channel)?.get(`${publish.position!.epoch}:${publish.position!.seq}`);
     if (delivered !== undefined && delivered !== publish.id) deliveries.ackedPositionHoldsAnother += 1;

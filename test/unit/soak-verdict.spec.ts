@@ -66,6 +66,21 @@ describe('soak verdict', () => {
     expect(judge(result, DEFAULT_SOAK_OPTIONS).find((check) => check.name.startsWith('lost'))?.pass).toBe(false);
   });
 
+  it('counts a seq skipped by every subscriber and held by no acknowledged publish as a placeholder, not a gap', () => {
+    const publishes = published(5).filter((publish) => publish.position!.seq !== 3);
+    const stream = [1, 2, 4, 5].map((seq) => message(seq));
+    const result = figures([subscription(stream), subscription(stream, 1)], { publishes });
+    expect(result.deliveries).toMatchObject({ gapSeqs: 0, gapEvents: 0, seqsSkippedByAll: 2, lost: 0 });
+  });
+
+  it('counts a seq another subscriber received as a gap', () => {
+    const publishes = published(5).filter((publish) => publish.position!.seq !== 3);
+    const whole = [1, 2, 3, 4, 5].map((seq) => message(seq, seq === 3 ? 'q-1' : `p-${seq}`));
+    const skipping = [1, 2, 4, 5].map((seq) => message(seq));
+    const result = figures([subscription(whole), subscription(skipping, 1)], { publishes });
+    expect(result.deliveries).toMatchObject({ gapSeqs: 1, gapEvents: 1, seqsSkippedByAll: 0 });
+  });
+
   it('counts a message the client was told it could not recover as reported, not lost', () => {
     const events: SubscriptionEvent[] = [
       message(1),
