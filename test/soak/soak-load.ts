@@ -76,8 +76,6 @@ export function isResubscribing(client: ClientRecord): boolean {
 export class SoakSubscribers {
   readonly clients: ClientRecord[] = [];
   readonly subscriptions: SubscriptionRecord[] = [];
-  /** When the last message arrived, on the timeline. */
-  lastDeliveryAt = 0;
   private readonly sockets: SssClient[] = [];
   /** Set once the soak closes its clients: the `closed` events that follow are the soak's, not the product's. */
   private stopping = false;
@@ -172,7 +170,6 @@ export class SoakSubscribers {
         let position = subscription.position;
         subscription.on<SoakPayload>('msg', (data, meta) => {
           const at = this.timeline.now();
-          this.lastDeliveryAt = at;
           subscriptionRecord.events.push({ type: 'msg', at, id: data.id, seq: meta.seq, epoch: meta.epoch });
           position = { epoch: meta.epoch, seq: meta.seq };
           for (const droppedAt of record.pendingDrops) record.recoveries.push({ droppedAt, deliveredAt: at });

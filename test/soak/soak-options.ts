@@ -29,7 +29,7 @@ export interface SoakOptions {
   drainSeconds: number;
   /**
    * Then keep waiting, up to this many s after the last publish, while acknowledged messages are still
-   * undelivered and deliveries still arrive (a slow recovery is late, not lost). Default 60 (`--max-drain`, `SOAK_MAX_DRAIN`).
+   * undelivered (a slow recovery is late, not lost). Default 60 (`--max-drain`, `SOAK_MAX_DRAIN`).
    */
   maxDrainSeconds: number;
   /** A publish without an answer within this many ms counts as failed. Default 10000 (`--publish-timeout`, `SOAK_PUBLISH_TIMEOUT`). */
@@ -103,7 +103,7 @@ const USAGE = `npm run soak -- [options]    (each option also as SOAK_<NAME> in 
   --no-chaos                   no kills, no Redis restart, no store pause (SOAK_CHAOS=0)
   --nginx-max-fails=N          nginx max_fails per upstream, fail_timeout=2s; 0 = never marked down (0)
   --drain=S                    seconds to wait at least after the last publish (8)
-  --max-drain=S                ... and at most, while messages are missing and still arriving (60)
+  --max-drain=S                ... and at most, while messages are missing (60)
   --publish-timeout=MS         a publish unanswered after MS counts as failed (10000)
   --max-recovery=MS            verdict: worst drop-to-next-delivery (3000)
   --max-publish-p99=MS         verdict: publish p99 on survivors outside the store pause; 0 = off (250)

@@ -20,7 +20,7 @@ export interface SoakResult {
   checks: SoakCheck[];
   figures: SoakFigures;
   /** How long the soak waited after the last publish, and why it stopped waiting. */
-  drain: { seconds: number; endedBy: 'complete' | 'stalled' | 'max-drain' };
+  drain: { seconds: number; endedBy: 'complete' | 'max-drain' };
   startupMs: { instance: string; ms: number }[];
   restartMs: { instance: string; ms: number }[];
   storePause?: { from: number; to: number };
@@ -150,7 +150,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
         storePause,
         publishingEndedAt,
       });
-    const drain = await waitForStragglers(options, publishingEndedAt, timeline, subscribers, figuresNow);
+    const drain = await waitForStragglers(options, publishingEndedAt, timeline, figuresNow);
     timeline.record('drained', `${drain.seconds} s, ${drain.endedBy}`);
     await Promise.all([...publishers.map((publisher) => publisher.stop()), subscribers.stop()]);
 
@@ -194,41 +194,23 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
 }
 
 /**
- * Quiet time after which missing messages count as never coming, once no client waits for a
- * re-subscription: beyond the client's longest reconnect delay.
- */
-const STALL_MS = 12_000;
-
-/**
- * After the minimum drain, waits while acknowledged messages are still missing somewhere and
- * deliveries keep arriving, up to `maxDrainSeconds` after the last publish.
+ * After the minimum drain, waits while acknowledged messages are still missing somewhere, up to
+ * `maxDrainSeconds` after the last publish: a late message is not a lost one.
  */
 async function waitForStragglers(
   options: SoakOptions,
   publishingEndedAt: number,
   timeline: SoakTimeline,
-  subscribers: SoakSubscribers,
   figuresNow: () => SoakFigures,
 ): Promise<SoakResult['drain']> {
   const deadline = publishingEndedAt + Math.max(options.drainSeconds, options.maxDrainSeconds) * 1000;
-  let endedBy: SoakResult['drain']['endedBy'];
-  for (;;) {
-    const { deliveries } = figuresNow();
-    if (deliveries.lost === 0) {
+  let endedBy: SoakResult['drain']['endedBy'] = 'max-drain';
+  while (timeline.now() < deadline) {
+    if (figuresNow().deliveries.lost === 0) {
       endedBy = 'complete';
       break;
     }
-    const quiet = timeline.now() - Math.max(subscribers.lastDeliveryAt, publishingEndedAt) > STALL_MS;
-    // A re-subscription still unanswered may yet deliver: keep waiting for it, up to the deadline.
-    if (quiet && subscribers.resubscribing().size === 0) {
-      endedBy = 'stalled';
-      break;
-    }
-    if (timeline.now() >= deadline) {
-      endedBy = 'max-drain';
-      break;
-    }
-    await sleep(3_000);
+    await sleep(Math.min(3_000, deadline - timeline.now()));
   }
   return { seconds: Math.round((timeline.now() - publishingEndedAt) / 100) / 10, endedBy };
 }
