@@ -53,7 +53,7 @@ export function formatReport(result: SoakResult): string {
     row('duplicated', deliveries.duplicated),
     row('reordered', deliveries.reordered),
     row('gaps: missing seqs / jumps', `${deliveries.gapSeqs} / ${deliveries.gapEvents}`),
-    row('seqs skipped by every subscriber (placeholders; not judged)', deliveries.seqsSkippedByAll),
+    row('seqs skipped by every subscriber (placeholders, per subscription)', deliveries.seqsSkippedByAll),
     row('disagreements (same channel and seq, different id)', deliveries.disagreements),
     row('delivered seq differs from acknowledged seq', deliveries.ackMismatches),
     row('acknowledged seq delivered with another message', deliveries.ackedPositionHoldsAnother),
