@@ -19,7 +19,7 @@ export default defineConfig({
         // The MongoDB-compatible server the end-to-end suites share; each starts its own Redis.
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.spec.ts', 'test/browser/**/*.spec.ts'],
+          include: ['test/e2e/**/*.spec.ts', 'test/browser/**/*.spec.ts', 'test/fuzz/**/*.spec.ts'],
           globalSetup: ['test/global-setup.ts'],
         },
       },

@@ -44,6 +44,7 @@ export type {
 export {
   CloseCode,
   ErrorCode,
+  MAX_FRAME_DEPTH,
   PROTOCOL_VERSION,
   type ChannelPosition,
   type RecoveryFailure,

@@ -15,7 +15,9 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
     maxSocketsPerAddress: options.limits?.maxSocketsPerAddress ?? 100,
     maxSubscriptionsPerSocket: options.limits?.maxSubscriptionsPerSocket ?? 100,
     handlerTimeout: options.limits?.handlerTimeout ?? 30_000,
-    maxBufferedBytes: options.limits?.maxBufferedBytes ?? 8 * 1024 * 1024,
+    // Small enough that what a dropped slow consumer loses fits in the default retention (1000
+    // messages): 256 KiB is about 400 chat messages of 650 B (see PROTOCOL.md, Slow consumer).
+    maxBufferedBytes: options.limits?.maxBufferedBytes ?? 256 * 1024,
     maxChannelLength: options.limits?.maxChannelLength ?? 256,
     maxTopicLength: options.limits?.maxTopicLength ?? 128,
   };

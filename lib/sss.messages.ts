@@ -1,3 +1,25 @@
+// How much of a client's string an error message quotes.
+const QUOTED_CHARACTERS = 64;
+
+/**
+ * A short, safe description of a value a client sent, for an error message: a string is quoted
+ * (and cut), anything else is named by its type. NOTE: never JSON.stringify client input here: a
+ * deeply nested value overflows the stack, and a big one makes a big message.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    const quoted = value.length > QUOTED_CHARACTERS ? `${value.slice(0, QUOTED_CHARACTERS)}…` : value;
+    return `"${quoted}"`;
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object'
+    ? 'an object'
+    : typeof value === 'undefined'
+      ? 'undefined'
+      : String(value).slice(0, 32);
+}
+
 /** User-facing messages, in one place so that they stay consistent and say what to do. */
 export const SssMessages = {
   duplicateAskTopic: (topic: string, first: string, second: string) =>
@@ -23,27 +45,36 @@ export const SssMessages = {
   malformedJson: 'The frame is not valid JSON.',
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',
-  unknownType: (type: unknown) => `Unknown frame type ${JSON.stringify(type)}.`,
+  unknownType: (type: unknown) => `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub or ping.`,
+  tooDeep: (maxDepth: number) =>
+    `The frame nests arrays and objects more than ${maxDepth} levels deep (the frame itself is level 1); flatten the payload.`,
   missingId: 'This frame needs a positive integer "id".',
   missingTopic: (max: number) => `"topic" must be a non-empty string of at most ${max} characters.`,
-  unknownTopic: (kind: string, topic: string) => `No ${kind} handler for topic "${topic}".`,
+  unknownTopic: (kind: string, topic: string) => `No ${kind} handler for topic ${describeValue(topic)}.`,
   invalidChannel: (max: number) =>
     `"channel" must be a non-empty string of at most ${max} characters, without control characters, not starting with "$".`,
   invalidSince: '"since" must be { "epoch": string, "seq": non-negative integer }.',
-  unknownChannel: (channel: string) => `No @Channel pattern matches "${channel}".`,
-  alreadySubscribed: (channel: string) => `Already subscribed to "${channel}".`,
-  notSubscribed: (channel: string) => `Not subscribed to "${channel}".`,
+  unknownChannel: (channel: string) => `No @Channel pattern matches ${describeValue(channel)}.`,
+  alreadySubscribed: (channel: string) => `Already subscribed to ${describeValue(channel)}.`,
+  notSubscribed: (channel: string) => `Not subscribed to ${describeValue(channel)}.`,
   subscriptionCancelled: (channel: string) =>
-    `The subscription to "${channel}" was ended (unsub or boot) before it was established.`,
+    `The subscription to ${describeValue(channel)} was ended (unsub or boot) before it was established.`,
   tooManySubscriptions: (max: number) => `A socket may hold at most ${max} subscriptions.`,
   rateLimited: (perSecond: number) => `More than ${perSecond} frames per second; slow down.`,
+  flooding: 'Too many frames while over the rate limit.',
   handlerTimeout: (ms: number) => `The handler did not answer within ${ms} ms.`,
   forbidden: 'Forbidden resource',
   internal: 'Internal server error',
+  unencodableResult: (what: string) =>
+    `The result of ${what} cannot be encoded as JSON (a BigInt, a circular reference, a throwing toJSON or too deep); the client got INTERNAL_ERROR. Return plain JSON values. This is logged once per handler.`,
+  listenerFailed: 'A frame could not be handled; the client got INTERNAL_ERROR.',
   unsupportedVersion: (asked: string, spoken: number) =>
     `Unsupported protocol version ${asked}; this server speaks ${spoken}.`,
   shuttingDown: 'Server shutting down; reconnect.',
   tooManySocketsPerAddress: 'Too many connections from this address.',
+  noEndpointAtPath: 'No WebSocket endpoint at this path.',
+  originNotAllowed: 'Origin not allowed.',
+  sessionCheckTimeout: 'The session check did not finish in time; retry.',
   booted: 'Booted by the server.',
   storeFailed: 'The message could not be stored, so it was not published. Is MongoDB reachable?',
   storeReadFailed: 'The channel history could not be read. Is MongoDB reachable?',

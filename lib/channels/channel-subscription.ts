@@ -1,5 +1,6 @@
 import type { ScalerMessage } from '../scaler/scaler.interface.js';
-import type { SharedFrame, SssSocket } from '../server/sss-socket.js';
+import type { SharedFrame } from '../server/frame.encoder.js';
+import type { SssSocket } from '../server/sss-socket.js';
 
 /** A live message waiting for a subscription that is still catching up, with its serialized frame. */
 export interface BacklogEntry {

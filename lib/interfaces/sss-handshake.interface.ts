@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 export interface SssHandshake {
   /** The upgrade request. */
   readonly request: IncomingMessage;
-  /** The client address (the first X-Forwarded-For entry when `trustProxy` is on). */
+  /** The client address: the TCP peer, or the right-most untrusted X-Forwarded-For hop (`trustProxy`). */
   readonly address: string;
   /** Makes the socket reachable through `SssPublisher.toUser()` on every instance. */
   userId?: string;

@@ -20,7 +20,11 @@ export interface SssLimits {
   maxSubscriptionsPerSocket?: number;
   /** Time an ask/tell/channel handler may take before the client gets TIMEOUT, in ms. 1 to 2147483647; 0 is refused. Default 30000. */
   handlerTimeout?: number;
-  /** Bytes queued for a socket beyond which it is dropped as a slow consumer (it recovers on reconnect). Positive integer; 0 is refused. Default 8 MiB. */
+  /**
+   * Bytes queued for a socket beyond which it is dropped as a slow consumer; it recovers on reconnect
+   * if what it lost (about this many bytes of messages) is still retained. Positive integer; 0 is
+   * refused. Default 262144 (256 KiB).
+   */
   maxBufferedBytes?: number;
   /** Longest channel name. Positive integer; 0 is refused. Default 256. */
   maxChannelLength?: number;

@@ -8,6 +8,12 @@
 /** The protocol version this code speaks; the client sends it as `?v=` on the URL. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The deepest nesting of arrays and objects a client frame may have, the frame object itself
+ * counting as level 1: `{"t":"ask","data":[[1]]}` is 3 deep. Deeper frames get `BAD_FRAME`.
+ */
+export const MAX_FRAME_DEPTH = 64;
+
 /** A channel's position: the last sequence number in an epoch. Epochs change when history is lost. */
 export interface ChannelPosition {
   /** Identifies one unbroken history of the channel. */
@@ -212,6 +218,12 @@ export const CloseCode = {
   Normal: 1000,
   /** The server is shutting down: reconnect (to another instance) at once. */
   GoingAway: 1001,
+  /** A WebSocket protocol violation (for example an unmasked or malformed frame); sent by the ws library. */
+  ProtocolError: 1002,
+  /** A text frame that is not valid UTF-8; sent by the ws library. */
+  InvalidPayload: 1007,
+  /** The socket kept sending while over its `limits.messagesPerSecond` budget (see PROTOCOL.md, Limits). */
+  PolicyViolation: 1008,
   /** A frame was larger than `limits.maxFrameBytes`. */
   TooBig: 1009,
   /** The server booted this socket (reason in the close frame); do not reconnect. */

@@ -45,7 +45,7 @@ function describe(error: unknown, logger: Logger): ErrorFrame {
     if (Array.isArray(bodyMessage)) return withDetails(code, bodyMessage.join('; '), bodyMessage);
     return withDetails(code, typeof bodyMessage === 'string' ? bodyMessage : error.message);
   }
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : `Non-error thrown: ${String(error)}`);
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : `Non-error thrown: ${describeThrown(error)}`);
   return withDetails(ErrorCode.Internal, SssMessages.internal);
 }
 
@@ -53,4 +53,13 @@ function withDetails(code: string, message: string, details?: unknown): ErrorFra
   const frame: ErrorFrame = { t: 'err', code, message };
   if (details !== undefined) frame.details = details;
   return frame;
+}
+
+/** What a handler threw that is not an Error; `String()` itself throws on some objects. */
+function describeThrown(value: unknown): string {
+  try {
+    return String(value).slice(0, 200);
+  } catch {
+    return typeof value;
+  }
 }

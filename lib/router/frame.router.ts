@@ -3,22 +3,25 @@ import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssChannelRequest, SssMessageRequest } from '../interfaces/sss-request.interface.js';
-import { ErrorCode, RESERVED_CHANNEL_PREFIX, type ChannelPosition, type ErrorFrame } from '../protocol/frames.js';
+import {
+  ErrorCode,
+  MAX_FRAME_DEPTH,
+  RESERVED_CHANNEL_PREFIX,
+  type AckFrame,
+  type ChannelPosition,
+  type ErrorFrame,
+  type ResponseFrame,
+} from '../protocol/frames.js';
 import type { SssSocket } from '../server/sss-socket.js';
 import { SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { SssError } from '../errors/sss.error.js';
 import { toErrorFrame } from './error-frame.mapper.js';
 import { HandlerRegistry, type SssHandler } from './handler.registry.js';
+import { HandlerTimeouts } from './handler-timeouts.js';
+import { exceedsJsonDepth } from './json-depth.js';
 
 type Frame = Record<string, unknown>;
-
-/** A handler that has not answered yet. */
-interface HandlerRun {
-  /** When it fails with TIMEOUT (ms since epoch). */
-  deadline: number;
-  onError(error: unknown): void;
-}
 
 // Control characters (C0, DEL, C1) are not allowed in channel names.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -30,38 +33,45 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 @Injectable()
 export class FrameRouter {
   private readonly logger = new Logger('SssRouter');
-  /**
-   * Handlers still running, in start order. They all have the same time limit, so the oldest is
-   * always the next to expire: one timer, armed for the oldest, instead of a timer per request.
-   */
-  private readonly runs = new Set<HandlerRun>();
-  private timeoutTimer?: NodeJS.Timeout;
+  private readonly timeouts: HandlerTimeouts;
+  /** Handlers whose unencodable result was logged already (bounded by the number of handlers). */
+  private readonly unencodableReported = new Set<string>();
 
   constructor(
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
     private readonly registry: HandlerRegistry,
     private readonly hub: ChannelHub,
-  ) {}
+  ) {
+    this.timeouts = new HandlerTimeouts(options.limits.handlerTimeout);
+  }
 
   /** Handles one WebSocket message of a socket. Never throws. */
   route(socket: SssSocket, raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    // Frames a closing socket had already sent are dropped unread (a flooder may have sent many).
+    if (!socket.isOpen) return;
     const now = Date.now();
     socket.lastSeenAt = now;
-    if (isBinary) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.binaryFrame);
+    // Every frame pays, first: what a frame costs to read is what a flood costs.
+    const withinBudget = socket.takeRateToken(now);
+    if (isBinary)
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.binaryFrame) : undefined;
+    const text = raw.toString();
     let frame: unknown;
     try {
-      frame = JSON.parse(raw.toString());
+      // NOTE: V8's JSON.parse is not recursive, so any depth parses; recursive code comes later.
+      frame = JSON.parse(text);
     } catch {
-      return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.malformedJson);
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.malformedJson) : undefined;
     }
     if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
-      return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.notAnObject);
+      return withinBudget ? this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.notAnObject) : undefined;
     }
     const fields = frame as Frame;
-    if (fields.t === 'ping') return socket.sendRaw('{"t":"pong"}');
     const id = fields.id;
     const validId = typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
-    if (!socket.takeRateToken(now)) {
+    if (!withinBudget) {
+      // Requests are told why they failed; pings and frames without an id are dropped unanswered.
+      if (validId === undefined) return;
       return this.fail(
         socket,
         validId,
@@ -69,7 +79,12 @@ export class FrameRouter {
         SssMessages.rateLimited(this.options.limits.messagesPerSecond),
       );
     }
+    if (exceedsJsonDepth(text, MAX_FRAME_DEPTH)) {
+      return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.tooDeep(MAX_FRAME_DEPTH));
+    }
     switch (fields.t) {
+      case 'ping':
+        return socket.sendRaw('{"t":"pong"}');
       case 'ask':
       case 'tell':
       case 'sub':
@@ -79,6 +94,14 @@ export class FrameRouter {
       default:
         return this.fail(socket, validId, ErrorCode.UnknownType, SssMessages.unknownType(fields.t));
     }
+  }
+
+  /**
+   * Handles a WebSocket ping or pong control frame: it costs the budget like any frame, and a
+   * ping is answered only within it (RFC 6455 §5.5.3 allows answering only the latest ping).
+   */
+  control(socket: SssSocket, kind: 'ping' | 'pong', answer: () => void): void {
+    if (socket.takeRateToken(Date.now()) && kind === 'ping') answer();
   }
 
   private dispatch(socket: SssSocket, type: 'ask' | 'tell' | 'sub' | 'unsub', id: number, frame: Frame): void {
@@ -107,11 +130,12 @@ export class FrameRouter {
     const source = kind === 'ask' ? this.registry.findAsk(topic) : this.registry.findTell(topic);
     if (!source) return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
     const request: SssMessageRequest = { kind, topic };
+    const handlerName = `@${kind === 'ask' ? 'OnAsk' : 'OnTell'}('${topic}') ${source.name}`;
     this.run(
       source.handler,
       [socket, frame.data, request, topic],
-      (result) => socket.send(kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }),
-      (error) => socket.send(toErrorFrame(id, error, this.logger)),
+      (result) => this.answer(socket, kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }, handlerName),
+      (error) => this.answer(socket, toErrorFrame(id, error, this.logger), handlerName),
     );
   }
 
@@ -145,7 +169,11 @@ export class FrameRouter {
     };
     const refuse = (error: unknown) => {
       this.hub.detach(subscription);
-      socket.send(toErrorFrame(id, error, this.logger));
+      this.answer(
+        socket,
+        toErrorFrame(id, error, this.logger),
+        `@Channel('${matched.route.pattern}') ${matched.route.name}`,
+      );
     };
     this.run(
       matched.route.handler,
@@ -179,55 +207,49 @@ export class FrameRouter {
     onResult: (result: unknown) => void,
     onError: (error: unknown) => void,
   ): void {
-    const pending: HandlerRun = { deadline: Date.now() + this.options.limits.handlerTimeout, onError };
-    this.runs.add(pending);
-    this.timeoutTimer ??= this.scheduleTimeouts(this.options.limits.handlerTimeout);
+    const timeoutMs = this.options.limits.handlerTimeout;
+    const pending = this.timeouts.start(() =>
+      onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs))),
+    );
     let running: Promise<unknown>;
     try {
       running = handler(...args);
     } catch (error) {
       running = Promise.reject(error);
     }
-    running.then(
-      (result) => {
-        if (this.finish(pending)) onResult(result);
-      },
-      (error: unknown) => {
-        if (this.finish(pending)) onError(error);
-      },
-    );
+    running
+      .then(
+        (result) => {
+          if (this.timeouts.finish(pending)) onResult(result);
+        },
+        (error: unknown) => {
+          if (this.timeouts.finish(pending)) onError(error);
+        },
+      )
+      // The last line of defence: nothing that happens after a handler may become an unhandled rejection.
+      .catch((error: unknown) => this.logger.error(describeError(error)));
   }
 
-  /** Takes a run off the clock; false when it already timed out. */
-  private finish(run: HandlerRun): boolean {
-    if (!this.runs.delete(run)) return false;
-    // Nothing left to time: no timer may keep the process alive longer than a handler would.
-    if (this.runs.size === 0) {
-      clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = undefined;
-    }
-    return true;
-  }
-
-  /** Fails the runs whose time is up, then waits for the oldest of the others. */
-  private expireRuns(): void {
-    this.timeoutTimer = undefined;
-    const now = Date.now();
-    const timeoutMs = this.options.limits.handlerTimeout;
-    for (const run of this.runs) {
-      if (run.deadline > now) {
-        // An onError above may have started a run, and with it a timer: keep one.
-        clearTimeout(this.timeoutTimer);
-        this.timeoutTimer = this.scheduleTimeouts(run.deadline - now);
-        return;
+  /**
+   * Sends the answer to a request. A result that JSON cannot encode (a BigInt, a circular
+   * reference, a throwing `toJSON`, a value too deep for the stack) becomes INTERNAL_ERROR, logged
+   * once per handler so that a hot handler cannot flood the log.
+   */
+  private answer(socket: SssSocket, frame: ResponseFrame | AckFrame | ErrorFrame, handlerName: string): void {
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (error) {
+      if (!this.unencodableReported.has(handlerName)) {
+        this.unencodableReported.add(handlerName);
+        this.logger.error(
+          `${SssMessages.unencodableResult(handlerName)} (${error instanceof Error ? error.message : typeof error})`,
+        );
       }
-      this.runs.delete(run);
-      run.onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs)));
+      const internal: ErrorFrame = { t: 'err', id: frame.id, code: ErrorCode.Internal, message: SssMessages.internal };
+      text = JSON.stringify(internal);
     }
-  }
-
-  private scheduleTimeouts(delayMs: number): NodeJS.Timeout {
-    return setTimeout(() => this.expireRuns(), Math.max(1, delayMs));
+    socket.sendRaw(text);
   }
 
   private fail(socket: SssSocket, id: number | undefined, code: string, message: string): void {
@@ -244,4 +266,8 @@ function readPosition(value: unknown): ChannelPosition | undefined | null {
   const { epoch, seq } = value as Record<string, unknown>;
   if (typeof epoch !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return null;
   return { epoch, seq };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : `Non-error thrown: ${typeof error}`;
 }

@@ -48,7 +48,8 @@ export class HandlerRegistry {
     if (existing) throw new Error(SssMessages.duplicateChannelPattern(pattern, existing.name, source.name));
     let matcher: MatchFunction<Record<string, string>>;
     try {
-      matcher = match<Record<string, string>>(pattern, { decode: false });
+      // Channel names are identifiers, not URLs: 'ROOM/1' and 'room/1/' are other channels than 'room/1'.
+      matcher = match<Record<string, string>>(pattern, { decode: false, sensitive: true, trailing: false });
     } catch (error) {
       throw new Error(SssMessages.invalidChannelPattern(pattern, (error as Error).message));
     }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ChannelHub } from '../channels/channel.hub.js';
 import type { ScalerSignal } from '../scaler/scaler.interface.js';
 import { SocketRegistry } from '../server/socket.registry.js';
-import { SharedFrame } from '../server/sss-socket.js';
+import { SharedFrame } from '../server/frame.encoder.js';
 import { SssMessages } from '../sss.messages.js';
 
 /**

@@ -4,6 +4,7 @@ import type { Scaler } from '../scaler/scaler.interface.js';
 import type { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { SssMessages } from '../sss.messages.js';
+import { encodeTextFrame, truncateUtf8, type SharedFrame } from './frame.encoder.js';
 
 /** What every socket of an instance shares; one object, not one per socket. */
 export interface SocketRuntime {
@@ -12,6 +13,9 @@ export interface SocketRuntime {
   /** Frames a socket may send per second. */
   messagesPerSecond: number;
 }
+
+// How long a socket closed for flooding has to receive its close frame before it is dropped.
+const FLOODING_CLOSE_GRACE_MS = 1_000;
 
 // Close reasons are limited to 123 bytes by the WebSocket protocol.
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -27,6 +31,8 @@ export class SssSocket {
   lastSeenAt = Date.now();
   private rateTokens: number;
   private rateCheckedAt = this.lastSeenAt;
+  /** Set while reading is paused because the socket is over its budget. */
+  private resumeTimer?: NodeJS.Timeout;
 
   /** @internal Sockets are created by the server. */
   constructor(
@@ -147,15 +153,66 @@ export class SssSocket {
     return sender as WsSender;
   }
 
-  /** @internal Takes one frame from the token bucket; false when the socket is over its rate. */
+  /**
+   * @internal Takes one frame from the socket's budget (a token bucket of `messagesPerSecond`,
+   * bursts up to twice that; 0 = no limit). Every frame counts: requests, pings, unreadable
+   * frames and WebSocket control frames. A frame over budget still costs one token, and the socket
+   * is no longer read until its budget has a token again: TCP backpressure then slows the sender
+   * down, whatever it sends and however fast. A debt of one full bucket closes the socket.
+   */
   takeRateToken(now: number): boolean {
     const perSecond = this.runtime.messagesPerSecond;
-    const refill = ((now - this.rateCheckedAt) / 1000) * perSecond;
+    // 0 (off) resolves to Infinity; anything not finite and positive means no limit.
+    if (!(perSecond > 0 && perSecond < Infinity)) return true;
+    const capacity = perSecond * 2;
+    this.rateTokens = Math.min(capacity, this.rateTokens + ((now - this.rateCheckedAt) / 1000) * perSecond);
     this.rateCheckedAt = now;
-    this.rateTokens = Math.min(perSecond * 2, this.rateTokens + refill);
-    if (this.rateTokens < 1) return false;
+    if (this.rateTokens >= 1) {
+      this.rateTokens -= 1;
+      return true;
+    }
+    if (this.rateTokens <= -capacity) {
+      this.closeForFlooding();
+      return false;
+    }
     this.rateTokens -= 1;
-    return true;
+    if (this.resumeTimer === undefined) this.pauseReading();
+    return false;
+  }
+
+  /**
+   * A socket that keeps sending while it is over budget (what a paused socket had already sent
+   * counts too) is closed with 1008 and no longer read: the frames still buffered would otherwise
+   * all be handled in one turn of the event loop. Unread, it cannot answer the close frame, so
+   * the connection is dropped after a grace period that lets the close frame reach the client.
+   */
+  private closeForFlooding(): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    clearTimeout(this.resumeTimer);
+    this.close(CloseCode.PolicyViolation, SssMessages.flooding);
+    this.ws.pause();
+    setTimeout(() => this.ws.terminate(), FLOODING_CLOSE_GRACE_MS).unref();
+  }
+
+  /** Stops reading the socket until the budget has a token again (frames already read still arrive). */
+  private pauseReading(): void {
+    const waitMs = ((1 - this.rateTokens) / this.runtime.messagesPerSecond) * 1000;
+    this.ws.pause();
+    this.resumeTimer = setTimeout(() => this.resumeReading(), Math.ceil(waitMs));
+    // A paused socket must not keep the process alive.
+    this.resumeTimer.unref();
+  }
+
+  private resumeReading(): void {
+    this.resumeTimer = undefined;
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const now = Date.now();
+    const perSecond = this.runtime.messagesPerSecond;
+    this.rateTokens = Math.min(perSecond * 2, this.rateTokens + ((now - this.rateCheckedAt) / 1000) * perSecond);
+    this.rateCheckedAt = now;
+    // Frames read after the pause started may have deepened the debt.
+    if (this.rateTokens < 1) return this.pauseReading();
+    this.ws.resume();
   }
 }
 
@@ -167,45 +224,4 @@ interface WsSender {
   _queue: unknown[];
   /** Writes already framed buffers to the TCP socket. */
   sendFrame(list: Buffer[]): void;
-}
-
-/**
- * @internal A frame serialized once for every socket it goes to; encoded as a WebSocket frame on
- * first use, so that each further socket costs one write of the same buffer.
- */
-export class SharedFrame {
-  private encoded?: Buffer;
-
-  constructor(readonly text: string) {}
-
-  get bytes(): Buffer {
-    return (this.encoded ??= encodeTextFrame(this.text));
-  }
-}
-
-/** A complete server-to-client text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked) holding `text`. */
-function encodeTextFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81;
-  if (headerLength === 2) {
-    frame[1] = length;
-  } else if (headerLength === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  frame.write(text, headerLength);
-  return frame;
-}
-
-function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let end = Math.min(text.length, maxBytes);
-  while (Buffer.byteLength(text.slice(0, end)) > maxBytes) end--;
-  return text.slice(0, end);
 }

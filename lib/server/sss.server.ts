@@ -6,20 +6,22 @@ import {
   Inject,
   Injectable,
   Logger,
+  ServiceUnavailableException,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
-import { CloseCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
 import { FrameRouter } from '../router/frame.router.js';
 import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
+import { clientAddressResolver, type ClientAddressResolver } from './client-address.js';
 import { SessionGuardRunner } from './session-guard.runner.js';
 import { SocketRegistry } from './socket.registry.js';
 import { SssSocket, type SocketRuntime } from './sss-socket.js';
@@ -35,6 +37,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly logger = new Logger('SssServer');
   private readonly socketsPerAddress = new Map<string, number>();
   private readonly runtime: SocketRuntime;
+  private readonly clientAddress: ClientAddressResolver;
   private httpServer?: Server;
   private wss?: WebSocketServer;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -54,6 +57,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   ) {
     const { maxBufferedBytes, messagesPerSecond } = options.limits;
     this.runtime = { scaler, maxBufferedBytes, messagesPerSecond };
+    this.clientAddress = clientAddressResolver(options.trustProxy);
   }
 
   onApplicationBootstrap(): void {
@@ -66,6 +70,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: this.options.limits.maxFrameBytes,
+      // Control pings are answered by the router, within the socket's budget.
+      autoPong: false,
     });
     // First in line, so that the request is marked as ours before other upgrade listeners see it.
     httpServer.prependListener('upgrade', this.onUpgrade);
@@ -91,7 +97,13 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
-    if (pathname !== this.options.path) return;
+    if (pathname !== this.options.path) {
+      // Another listener (a @nestjs/platform-ws gateway, for example) may serve this path; when
+      // there is none, Node would neither answer nor close the connection.
+      if (this.httpServer && this.httpServer.listenerCount('upgrade') > 1) return;
+      socket.on('error', destroySelf);
+      return rejectUpgrade(socket, 404, SssMessages.noEndpointAtPath);
+    }
     (request as unknown as Record<symbol, boolean>)[SSS_UPGRADE] = true;
     void this.upgrade(request, socket, head);
   };
@@ -100,7 +112,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     // The client may vanish while the guards run; its socket's errors must not crash the process.
     socket.on('error', destroySelf);
     if (this.closing) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
-    const address = this.addressOf(request);
+    if (!this.isOriginAllowed(request)) return rejectUpgrade(socket, 403, SssMessages.originNotAllowed);
+    const address = this.clientAddress(request);
     const { maxSocketsPerAddress } = this.options.limits;
     const openFromAddress = this.socketsPerAddress.get(address) ?? 0;
     if (maxSocketsPerAddress > 0 && openFromAddress >= maxSocketsPerAddress) {
@@ -109,7 +122,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.countAddress(socket, address, openFromAddress);
     const handshake: SssHandshake = { request, address, locals: {} };
     try {
-      await this.sessionGuards.check(handshake);
+      await this.checkSession(handshake);
     } catch (error) {
       return rejectUpgrade(socket, ...this.describeRejection(error));
     }
@@ -127,7 +140,9 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     this.sockets.add(socket);
-    ws.on('message', (data, isBinary) => this.router.route(socket, data, isBinary));
+    ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
+    ws.on('ping', (data) => this.router.control(socket, 'ping', () => ws.pong(data)));
+    ws.on('pong', () => this.router.control(socket, 'pong', noAnswer));
     ws.on('close', (code, reason) => this.disconnected(socket, code, reason.toString()));
     const hello: HelloFrame = {
       t: 'hello',
@@ -139,6 +154,24 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (socket.sessionId !== undefined) hello.sessionId = socket.sessionId;
     socket.send(hello);
     this.lifecycle.connected(socket);
+  }
+
+  /**
+   * The boundary between the network and the router: whatever happens while a frame is handled,
+   * nothing escapes this listener (an exception here would end the process). The router answers
+   * every frame itself; this only catches what it failed to.
+   */
+  private receive(socket: SssSocket, data: RawData, isBinary: boolean): void {
+    try {
+      this.router.route(socket, data, isBinary);
+    } catch (error) {
+      this.logger.error(SssMessages.listenerFailed, error instanceof Error ? error.stack : typeof error);
+      try {
+        socket.sendRaw(JSON.stringify({ t: 'err', code: ErrorCode.Internal, message: SssMessages.internal }));
+      } catch {
+        socket.terminate();
+      }
+    }
   }
 
   private disconnected(socket: SssSocket, code: number, reason: string): void {
@@ -155,13 +188,38 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  private addressOf(request: IncomingMessage): string {
-    if (this.options.trustProxy) {
-      const forwarded = request.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+  /** Runs the session guards, which have `limits.handlerTimeout` to decide. */
+  private async checkSession(handshake: SssHandshake): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new ServiceUnavailableException(SssMessages.sessionCheckTimeout)),
+        this.options.limits.handlerTimeout,
+      );
+    });
+    try {
+      await Promise.race([this.sessionGuards.check(handshake), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    return request.socket.remoteAddress ?? 'unknown';
+  }
+
+  private isOriginAllowed(request: IncomingMessage): boolean {
+    const allowed = this.options.allowedOrigins;
+    if (allowed === undefined) return true;
+    const origin = request.headers.origin;
+    if (typeof allowed === 'function') {
+      try {
+        return allowed(origin) === true;
+      } catch (error) {
+        this.logger.error('allowedOrigins threw; the upgrade was refused', error instanceof Error ? error.stack : '');
+        return false;
+      }
+    }
+    // Browsers always send Origin; other clients can send anything, so a missing one proves nothing.
+    if (origin === undefined) return true;
+    const normalized = origin.toLowerCase();
+    return allowed.some((entry) => entry.toLowerCase() === normalized);
   }
 
   /**
@@ -188,6 +246,8 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     return [500, SssMessages.internal];
   }
 }
+
+function noAnswer(): void {}
 
 /** An 'error' listener that shares no closure scope (see `countAddress`). */
 function destroySelf(this: Duplex): void {

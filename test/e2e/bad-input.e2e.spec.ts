@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../lib/index.js';
+import { clientFrame, Opcode, openRawWire, serverCloseCode, serverTextFrames } from '../support/raw-wire.js';
 import { RawSocket } from './support/raw-socket.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
@@ -86,6 +87,16 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
     expect(await raw.request({ t: 'sub', id: 12, channel: 'unknown/channel' })).toMatchObject({
       code: ErrorCode.UnknownChannel,
     });
+    // Matching is exact: another case or a trailing slash does not reach the private room's guard.
+    expect(await raw.request({ t: 'sub', id: 121, channel: 'ROOM/secret' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
+    expect(await raw.request({ t: 'sub', id: 122, channel: 'room/secret/' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
+    expect(await raw.request({ t: 'sub', id: 123, channel: 'News' })).toMatchObject({
+      code: ErrorCode.UnknownChannel,
+    });
     expect(await raw.request({ t: 'sub', id: 13, channel: 'news', since: { epoch: 1 } })).toMatchObject({
       code: ErrorCode.BadFrame,
     });
@@ -131,17 +142,52 @@ describe('bad input gets a documented answer and disturbs nobody', () => {
 });
 
 describe('rate limit', () => {
-  it('answers RATE_LIMITED beyond the rate, then recovers', async () => {
+  it('answers RATE_LIMITED beyond the rate, stops reading until the budget refills, then recovers', async () => {
     const started = await startFixtureApp({ limits: { messagesPerSecond: 5 } });
     const raw = await RawSocket.open(started.url);
     try {
-      for (let id = 1; id <= 30; id++) raw.send({ t: 'ask', id, topic: 'echo', data: id });
+      // A bucket of 10, then 10 frames of debt: answered RATE_LIMITED, the socket stays open.
+      for (let id = 1; id <= 20; id++) raw.send({ t: 'ask', id, topic: 'echo', data: id });
       const limited = await raw.next((f) => f.code === ErrorCode.RateLimited);
-      expect(limited.id).toBeGreaterThan(5);
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      // The bucket refills (5 per second) while the frames arrive: one more may pass.
+      expect(limited.id).toBeGreaterThanOrEqual(11);
+      await raw.next((f) => f.id === 20);
+      expect(raw.frames.filter((f) => f.t === 'res').length).toBeLessThanOrEqual(11);
+      // Paused until the debt is paid: (10 + 1) / 5 s.
+      const sentAt = Date.now();
       expect(await raw.request({ t: 'ask', id: 99, topic: 'echo', data: 'again' })).toMatchObject({ t: 'res' });
+      expect(Date.now() - sentAt).toBeGreaterThan(1_500);
+      expect(raw.closed).toBeUndefined();
     } finally {
       raw.close();
+      await started.app.close();
+    }
+  });
+
+  it('counts pings and unreadable frames, and closes with 1008 a socket that keeps sending over budget', async () => {
+    const started = await startFixtureApp({ limits: { messagesPerSecond: 5 } });
+    const wire = await openRawWire(started.url);
+    try {
+      const frames = [
+        ...Array.from({ length: 10 }, () => '{"t":"ping"}'),
+        ...Array.from({ length: 5 }, () => '{"t":'),
+        '{"t":"ask","id":1,"topic":"echo"}',
+        ...Array.from({ length: 20 }, () => '{"t":"ping"}'),
+      ];
+      // One write, so that the server reads it all at once, as it would read a flood.
+      wire.socket.write(Buffer.concat(frames.map((text) => clientFrame(Opcode.Text, text))));
+      await new Promise((resolve) => wire.socket.once('close', resolve));
+      const bytes = Buffer.concat(wire.received);
+      const answers = serverTextFrames(bytes).map((text) => JSON.parse(text) as Record<string, unknown>);
+      // The pings took the bucket of 10; the unreadable frames came over budget and were dropped
+      // unanswered; the ask was told; the socket went on sending into a full debt and was closed.
+      expect(answers.slice(1)).toEqual([
+        ...Array.from({ length: 10 }, () => ({ t: 'pong' })),
+        { t: 'err', id: 1, code: ErrorCode.RateLimited, message: 'More than 5 frames per second; slow down.' },
+      ]);
+      expect(serverCloseCode(bytes)).toBe(1008);
+    } finally {
+      wire.socket.destroy();
       await started.app.close();
     }
   });

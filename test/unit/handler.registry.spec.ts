@@ -16,6 +16,18 @@ describe('HandlerRegistry', () => {
     expect(registry.matchChannel('room%2F1')).toBeUndefined();
   });
 
+  it('matches exactly: case-sensitive, no trailing slash', () => {
+    const registry = new HandlerRegistry();
+    registry.addChannel('rooms/private', source('Gateway.private'));
+    registry.addChannel('room/:id', source('Gateway.room'));
+    registry.addChannel('files/*path', source('Gateway.files'));
+    expect(registry.matchChannel('rooms/private')?.route.name).toBe('Gateway.private');
+    for (const channel of ['ROOMS/private', 'rooms/private/', 'Rooms/Private', 'ROOM/42', 'room/42/', 'FILES/a']) {
+      expect(registry.matchChannel(channel), channel).toBeUndefined();
+    }
+    expect(registry.matchChannel('room/AbC')?.params).toEqual({ id: 'AbC' });
+  });
+
   it('keeps channel params undecoded', () => {
     const registry = new HandlerRegistry();
     registry.addChannel('room/:id', source('Gateway.room'));

@@ -33,7 +33,7 @@ describe('resolveSssOptions', () => {
         maxSocketsPerAddress: 100,
         maxSubscriptionsPerSocket: 100,
         handlerTimeout: 30_000,
-        maxBufferedBytes: 8 * 1024 * 1024,
+        maxBufferedBytes: 256 * 1024,
         maxChannelLength: 256,
         maxTopicLength: 128,
       },

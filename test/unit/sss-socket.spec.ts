@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MemoryScaler } from '../../lib/scaler/memory.scaler.js';
-import { SharedFrame, SssSocket } from '../../lib/server/sss-socket.js';
+import { SharedFrame } from '../../lib/server/frame.encoder.js';
+import { SssSocket } from '../../lib/server/sss-socket.js';
 
 /** A real ws connection: the server side wrapped in an SssSocket, the client collecting texts. */
 async function connectedPair(): Promise<{ socket: SssSocket; server: WebSocket; received: string[]; close(): void }> {
