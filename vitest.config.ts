@@ -23,6 +23,11 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
         },
       },
+      {
+        extends: true,
+        // The chaos soak starts its own servers and runs alone, after everything else: it needs the machine to itself.
+        test: { name: 'soak', include: ['test/soak/**/*.spec.ts'], sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });

@@ -26,6 +26,11 @@ export class TestRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The PID of the running server. */
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
   /** Stops the server and starts a new, empty one on the same port (a restart without persistence). */
   async restart(downtimeMs = 0): Promise<void> {
     await this.process?.stop('SIGKILL');
@@ -70,12 +75,29 @@ export class TestMongo {
     private readonly baseUrl: string,
   ) {}
 
-  static async start(): Promise<TestMongo> {
-    if (process.env.MONGO_URL) return new TestMongo('MONGO_URL', process.env.MONGO_URL.replace(/\/[^/]*$/, ''));
+  /**
+   * @param options.ownProcess start a server process of our own (mongod, else ferretdb) even when
+   *   `MONGO_URL` is set, e.g. to pause it with SIGSTOP; fails if neither is installed.
+   */
+  static async start(options: { ownProcess?: boolean } = {}): Promise<TestMongo> {
+    if (process.env.MONGO_URL && !options.ownProcess) {
+      return new TestMongo('MONGO_URL', process.env.MONGO_URL.replace(/\/[^/]*$/, ''));
+    }
     if (findExecutable('mongod')) return TestMongo.startMongod();
     const ferretdb = findExecutable('ferretdb', goBinDirs());
     if (ferretdb) return TestMongo.startFerretDb(ferretdb);
+    if (options.ownProcess) {
+      throw new Error(
+        'Neither mongod nor ferretdb is installed, and a MongoDB-compatible server process of our own is needed. ' +
+          'Put mongod or ferretdb on PATH (`npm run test:services` builds FerretDB into $(go env GOPATH)/bin).',
+      );
+    }
     return TestMongo.startMemoryServer();
+  }
+
+  /** The PID of the server process, when this run started one (not for `MONGO_URL` or the memory server). */
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
   }
 
   uri(database: string): string {
