@@ -80,6 +80,7 @@ export const SssMessages = {
   storeReadFailed: 'The channel history could not be read. Is MongoDB reachable?',
   storeContention: 'The message could not take a place in the channel order after repeated conflicts; retry.',
   storeUnavailable: 'The history store could not be reached. Is MongoDB reachable?',
+  scalerClosed: 'The scaler was closed before the message was stored.',
   storeNotConnected: 'The history store is not connected yet. Is MongoDB reachable?',
   storeHoles: (channel: string) =>
     `The history of "${channel}" still has missing seqs after they were closed; retry the recovery.`,

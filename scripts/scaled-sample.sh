@@ -70,7 +70,10 @@ start() {
       SKIP_CLIENT_BUNDLE=$([ $index = 1 ] && echo 0 || echo 1) \
       launch "instance-$index" node --enable-source-maps dist/sample/main.js
     wait_for_port "$port"
-    upstreams+="    server 127.0.0.1:$port max_fails=1 fail_timeout=2s;"$'\n'
+    # max_fails=0: a dead instance refuses the connect and nginx tries the next one at once. With
+    # passive health checks (max_fails>0) an upstream is cleared only when a request through it
+    # finishes, which an open WebSocket never does: nginx ends up refusing upgrades with 502.
+    upstreams+="    server 127.0.0.1:$port max_fails=0;"$'\n'
   done
 
   cat >"$STATE_DIR/nginx/nginx.conf" <<CONF

@@ -49,10 +49,10 @@ export interface PendingWrite {
   reject(error: Error): void;
 }
 
-interface ChannelWriter {
-  queue: PendingWrite[];
-  /** When the channel document's seq bound was last raised (ms since epoch). */
-  boundRaisedAt: number;
+/** A queued write and its channel. */
+interface QueuedWrite {
+  channel: string;
+  write: PendingWrite;
 }
 
 /** A write whose seq is taken and whose document is built. */
@@ -63,8 +63,8 @@ interface Attempt {
 
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
-/** How often a busy channel's document has its seq bound raised. */
-const BOUND_INTERVAL_MS = 1_000;
+/** How often the channel documents of channels written meanwhile have their seq bound raised. */
+const BOUND_INTERVAL_MS = 5_000;
 /** Epochs remembered (they never change while the channel document exists). */
 const MAX_CACHED_EPOCHS = 10_000;
 
@@ -84,11 +84,16 @@ const MAX_CACHED_EPOCHS = 10_000;
  * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
  * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
  *
- * Writes of one channel from one process are queued and sent as one insert per round trip, which
- * batches them under load. Everything on the hot path uses the driver directly (no casting).
+ * A process has one insert in flight at a time; what is queued meanwhile, of every channel, goes in
+ * the next one, which batches writes under load. Everything on the hot path uses the driver directly (no casting).
  */
 export class MessageStore {
-  private readonly writers = new Map<string, ChannelWriter>();
+  /** Writes waiting for the insert in flight to finish; they go together in the next one. */
+  private readonly queue: QueuedWrite[] = [];
+  private writing = false;
+  /** The last seq taken per channel since the channel documents were last raised. */
+  private readonly bounds = new Map<string, number>();
+  private boundsTimer?: NodeJS.Timeout;
   private readonly epochs = new Map<string, string>();
   private readonly logger = new Logger('SssMessageStore');
   private readonly messagesName: string;
@@ -110,18 +115,29 @@ export class MessageStore {
     if (!this.connection.db) await this.connection.asPromise();
     await this.messages.createIndex({ c: 1, s: 1 }, { unique: true });
     await this.messages.createIndex({ at: 1 });
+    this.boundsTimer ??= setInterval(() => void this.raiseBounds(), BOUND_INTERVAL_MS);
+    this.boundsTimer.unref();
   }
 
-  /** Queues a message; resolves once it is stored, with its place in the channel's order. */
+  /** Stops the periodic work; what is queued is rejected with `error`. */
+  async close(error: Error): Promise<void> {
+    clearInterval(this.boundsTimer);
+    this.boundsTimer = undefined;
+    await this.raiseBounds();
+    rejectAll(
+      this.queue.splice(0).map((queued) => queued.write),
+      error,
+    );
+  }
+
+  /**
+   * Queues a message; resolves once it is stored, with its place in the channel's order. One
+   * insert is in flight per process, carrying every channel's queued messages: under load, one
+   * round trip stores many messages of many channels.
+   */
   write(channel: string, write: PendingWrite): void {
-    let writer = this.writers.get(channel);
-    if (writer) {
-      writer.queue.push(write);
-      return;
-    }
-    writer = { queue: [write], boundRaisedAt: 0 };
-    this.writers.set(channel, writer);
-    void this.drain(channel, writer);
+    this.queue.push({ channel, write });
+    if (!this.writing) void this.drain();
   }
 
   /** The channel's epoch and the last seq handed out, creating the channel on first use. */
@@ -135,6 +151,16 @@ export class MessageStore {
       }
       return { epoch, seq };
     });
+  }
+
+  /**
+   * The position checked against what is stored: the counter is raised past the newest stored
+   * message first. After Redis lost the counter, the seed may miss a message stored just after it
+   * was read; a client that already got that message must not be told its position is invalid.
+   */
+  async verifiedPosition(channel: string): Promise<ChannelPosition> {
+    await this.guard(async () => this.counter.raise(channel, await this.lastStoredSeq(channel)));
+    return this.position(channel);
   }
 
   /** Stored messages (and placeholders) with `after < seq <= upTo`, in order, at most `limit`. */
@@ -179,11 +205,6 @@ export class MessageStore {
     await this.messages.deleteMany({ at: { $lt: new Date(Date.now() - this.retention.maxAgeMs) } });
   }
 
-  /** Rejects what is still queued (on close). */
-  rejectQueued(error: Error): void {
-    for (const writer of this.writers.values()) rejectAll(writer.queue.splice(0), error);
-  }
-
   private get messages(): mongo.Collection<MessageDocument> {
     return this.database().collection<MessageDocument>(this.messagesName);
   }
@@ -198,62 +219,87 @@ export class MessageStore {
     return db;
   }
 
-  private async drain(channel: string, writer: ChannelWriter): Promise<void> {
+  private async drain(): Promise<void> {
+    this.writing = true;
     try {
-      while (writer.queue.length > 0) {
-        const batch = writer.queue.splice(0, this.maxBatchSize);
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatchSize);
         try {
-          await this.writeBatch(channel, writer, batch);
+          await this.writeBatch(batch);
         } catch (error) {
           // writeBatch settles every write itself; this is a last resort against a wedged writer.
-          rejectAll(batch, error instanceof Error ? error : new Error(String(error)));
+          const cause = error instanceof Error ? error : new Error(String(error));
+          rejectAll(
+            batch.map((queued) => queued.write),
+            cause,
+          );
         }
       }
     } finally {
-      // Idle channels keep no state.
-      if (this.writers.get(channel) === writer) this.writers.delete(channel);
+      this.writing = false;
     }
   }
 
-  private async writeBatch(channel: string, writer: ChannelWriter, batch: PendingWrite[]): Promise<void> {
-    let remaining = batch;
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.length > 0; attempt++) {
-      let position: ChannelPosition;
-      try {
-        // Colliding again: the counter may be behind what is stored (Redis lost increments in a
-        // failover); move it past the newest stored message.
-        if (attempt >= 2) await this.counter.raise(channel, await this.lastStoredSeq(channel));
-        position = await this.takeSeqs(channel, remaining.length);
-      } catch (error) {
-        this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
-        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, error));
-      }
-      const attempts = this.buildAttempts(channel, remaining, position);
-      const outcome = await this.insert(attempts);
-      if (outcome.unknown) {
-        // Whether they are stored cannot be told: not acknowledged. Stored ones still reach
-        // subscribers (the order has them); missing ones are closed by whoever meets the gap.
-        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
-      }
-      const unstored: Attempt[] = [];
-      for (const entry of attempts) {
-        const stored = outcome.stored.get(entry.document._id.toHexString());
-        if (stored) entry.write.resolve(stored);
-        else unstored.push(entry);
-      }
-      this.afterInsert(channel, writer, position.seq - attempts.length, position.seq);
-      if (unstored.length > 0) {
+  private async writeBatch(batch: QueuedWrite[]): Promise<void> {
+    let remaining = groupByChannel(batch);
+    let collided = new Set<string>();
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.size > 0; attempt++) {
+      const groups = await Promise.all(
+        [...remaining].map(async ([channel, writes]) => {
+          try {
+            // Colliding again: the counter may be behind what is stored (Redis lost increments
+            // in a failover); move it past the newest stored message.
+            if (attempt >= 2 && collided.has(channel)) {
+              await this.counter.raise(channel, await this.lastStoredSeq(channel));
+            }
+            const position = await this.takeSeqs(channel, writes.length);
+            return { channel, position, attempts: this.buildAttempts(channel, writes, position) };
+          } catch (error) {
+            this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
+            rejectAll(writes, new StoreUnavailableError(SssMessages.storeFailed, error));
+            return undefined;
+          }
+        }),
+      );
+      const taken = groups.filter((group) => group !== undefined);
+      remaining = new Map();
+      collided = new Set();
+      if (taken.length === 0) return;
+      const outcome = await this.insert(taken.flatMap((group) => group.attempts));
+      for (const { channel, position, attempts } of taken) {
+        this.bounds.set(channel, Math.max(this.bounds.get(channel) ?? 0, position.seq));
+        if (outcome.unknown) {
+          // Whether they are stored cannot be told: not acknowledged. Stored ones still reach
+          // subscribers (the order has them); missing ones are closed by whoever meets the gap.
+          rejectAll(
+            attempts.map((entry) => entry.write),
+            new StoreUnavailableError(SssMessages.storeFailed, outcome.error),
+          );
+          continue;
+        }
+        const unstored: Attempt[] = [];
+        // In seq order, so that each channel's fan-out leaves in order.
+        for (const entry of attempts) {
+          const stored = outcome.stored.get(entry.document._id.toHexString());
+          if (stored) entry.write.resolve(stored);
+          else unstored.push(entry);
+        }
+        this.trim(channel, position.seq - attempts.length, position.seq);
+        if (unstored.length === 0) continue;
         // Close the seqs this writer took and did not fill, so that nobody waits for them.
         const seqs = unstored.map((entry) => entry.document.s);
         await this.closeSeqs(channel, position.epoch, seqs).catch(() => undefined);
-      }
-      remaining = unstored.map((entry) => entry.write);
-      if (remaining.length > 0 && !isDuplicateKey(outcome.error)) {
-        this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(outcome.error)}`);
-        return rejectAll(remaining, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
+        const writes = unstored.map((entry) => entry.write);
+        if (isDuplicateKey(outcome.error)) {
+          remaining.set(channel, writes);
+          collided.add(channel);
+        } else {
+          this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(outcome.error)}`);
+          rejectAll(writes, new StoreUnavailableError(SssMessages.storeFailed, outcome.error));
+        }
       }
     }
-    rejectAll(remaining, new StoreUnavailableError(SssMessages.storeContention));
+    for (const writes of remaining.values()) rejectAll(writes, new StoreUnavailableError(SssMessages.storeContention));
   }
 
   private buildAttempts(channel: string, writes: PendingWrite[], position: ChannelPosition): Attempt[] {
@@ -285,7 +331,8 @@ export class MessageStore {
     const stored = new Map<string, ChannelPosition>();
     let insertError: unknown;
     try {
-      const result = await this.messages.insertMany(documents, { ordered: true });
+      // Unordered: a collision on one seq does not hold back the other messages (of any channel).
+      const result = await this.messages.insertMany(documents, { ordered: false });
       if (result.acknowledged && result.insertedCount === documents.length) {
         for (const document of documents)
           stored.set(document._id.toHexString(), { epoch: document.e, seq: document.s });
@@ -360,15 +407,8 @@ export class MessageStore {
     }
   }
 
-  /** After seqs `previousSeq + 1` to `lastSeq` were taken. */
-  private afterInsert(channel: string, writer: ChannelWriter, previousSeq: number, lastSeq: number): void {
-    const now = Date.now();
-    if (now - writer.boundRaisedAt >= BOUND_INTERVAL_MS) {
-      writer.boundRaisedAt = now;
-      // Best effort: the bound only has to be at most the last stored seq, and recent enough that
-      // age-based retention never deletes past it.
-      this.channels.updateOne({ _id: channel }, { $max: { s: lastSeq } }).catch(() => undefined);
-    }
+  /** Deletes what count-based retention no longer keeps, after seqs `previousSeq + 1` to `lastSeq` were taken. */
+  private trim(channel: string, previousSeq: number, lastSeq: number): void {
     const { maxMessages } = this.retention;
     // NOTE: every half retention, not more often: a delete scans the collection on FerretDB.
     const trimEvery = Math.max(1, Math.ceil(maxMessages / 2));
@@ -376,6 +416,20 @@ export class MessageStore {
     if (Math.floor(lastSeq / trimEvery) !== Math.floor(previousSeq / trimEvery) && lastSeq > maxMessages) {
       this.messages.deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } }).catch(() => undefined);
     }
+  }
+
+  /**
+   * Raises the channel documents' seq bound to the last seq taken (best effort, one round trip
+   * for all channels written meanwhile): the bound seeds a lost counter, so it must never be above
+   * a seq that was taken, and recent enough that age-based retention never deletes past it.
+   */
+  private async raiseBounds(): Promise<void> {
+    if (this.bounds.size === 0 || !this.connection.db) return;
+    const updates = [...this.bounds].map(([channel, seq]) => ({
+      updateOne: { filter: { _id: channel }, update: { $max: { s: seq } } },
+    }));
+    this.bounds.clear();
+    await this.channels.bulkWrite(updates, { ordered: false }).catch(() => undefined);
   }
 
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
@@ -404,6 +458,16 @@ function toStoredMessage(document: MessageDocument): StoredMessage {
   if (document.x !== undefined) message.exceptSocketId = document.x;
   if (document.p === 1) message.placeholder = true;
   return { message, storedAt: document.at instanceof Date ? document.at.getTime() : Date.now() };
+}
+
+function groupByChannel(batch: QueuedWrite[]): Map<string, PendingWrite[]> {
+  const groups = new Map<string, PendingWrite[]>();
+  for (const { channel, write } of batch) {
+    const group = groups.get(channel);
+    if (group) group.push(write);
+    else groups.set(channel, [write]);
+  }
+  return groups;
 }
 
 function rejectAll(writes: PendingWrite[], error: Error): void {

@@ -185,7 +185,10 @@ export class MongoRedisScaler implements Scaler {
       return this.historyFromStream(stream, since);
     }
     // Not followed here, another epoch, or ahead of what this instance delivered: ask the store.
-    const position = await this.readPosition(channel);
+    let position = await this.readPosition(channel);
+    if (since.epoch === position.epoch && since.seq > position.seq) {
+      position = await this.reads.run(() => this.requireStore().verifiedPosition(channel));
+    }
     if (since.epoch !== position.epoch) return { recovered: false, reason: 'epoch_changed', position };
     if (since.seq > position.seq) return { recovered: false, reason: 'invalid_position', position };
     const followed = this.streams.get(channel);
@@ -206,6 +209,7 @@ export class MongoRedisScaler implements Scaler {
     clearInterval(this.trimTimer);
     for (const stream of this.streams.values()) clearTimeout(stream.gapTimer);
     this.streams.clear();
+    await this.store?.close(new StoreUnavailableError(SssMessages.scalerClosed));
     await this.fanOut.close();
     if (this.ownsMongo) await this.mongo?.close();
     this.listener = undefined;

@@ -161,6 +161,22 @@ describe('scaler streams on real servers', () => {
     expect(reads).toHaveBeenCalledTimes(1);
   });
 
+  it('never calls a position invalid when the store holds it, even if the seq counter was seeded too low', async () => {
+    const { scaler } = await historyScaler('direct');
+    let last = { epoch: '', seq: 0 };
+    for (let index = 1; index <= 5; index++) last = await scaler.publish('seeded', 't', index);
+    // Redis lost the counter and it was seeded before seqs 4 and 5 were stored.
+    await redis.set(`${prefix}:hseq:{seeded}`, 3);
+    const { scaler: other } = await historyScaler('direct');
+    expect(await other.historySince('seeded', last)).toEqual({ recovered: true, epoch: last.epoch, messages: [] });
+    expect(await other.historySince('seeded', { ...last, seq: 6 })).toMatchObject({
+      recovered: false,
+      reason: 'invalid_position',
+    });
+    const next = await scaler.publish('seeded', 't', 6);
+    expect(next.seq).toBe(6);
+  });
+
   it('rejects a publish it cannot encode before storing anything, and the channel goes on', async () => {
     const { scaler, listener } = await historyScaler('direct');
     await scaler.subscribe('bigint');
