@@ -37,7 +37,11 @@ export interface SoakFigures {
     notRecoveredReported: number;
     undeliveredAfterSubscriptionEnded: number;
     duplicated: number;
+    /** Of `duplicated`, deliveries that came after a `recovered: false` re-subscription of the same subscription. */
+    duplicatedAfterNotRecovered: number;
     reordered: number;
+    /** Of `reordered`, deliveries that came after a `recovered: false` re-subscription of the same subscription. */
+    reorderedAfterNotRecovered: number;
     /** Seqs skipped by a subscription that hold a message (acknowledged, or received by another subscriber). */
     gapSeqs: number;
     /** Jumps over at least one such seq, plus epoch changes without a re-subscription. */
@@ -127,7 +131,9 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     notRecoveredReported: 0,
     undeliveredAfterSubscriptionEnded: 0,
     duplicated: 0,
+    duplicatedAfterNotRecovered: 0,
     reordered: 0,
+    reorderedAfterNotRecovered: 0,
     gapSeqs: 0,
     gapEvents: 0,
     seqsSkippedByAll: 0,
@@ -173,6 +179,8 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     /** Ranges the client was told it could not recover (a `resubscribed` with `recovered: false`). */
     const reported: { epoch: string; from: number; to: number }[] = [];
     const deliveredCount = new Map<string, number>();
+    /** Set by the first `recovered: false`: what follows it is broken down separately. */
+    let afterNotRecovered = false;
     let baseline: ChannelPosition = subscription.start;
     const highestAckSeq = new Map<string, number>();
     let last: ChannelPosition = subscription.start;
@@ -180,6 +188,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
     for (const event of subscription.events) {
       if (event.type === 'resubscribed') {
         if (!event.recovered) {
+          afterNotRecovered = true;
           subscriptions.resubscribedNotRecovered += 1;
           const reason = event.reason ?? 'unknown';
           subscriptions.notRecoveredReasons[reason] = (subscriptions.notRecoveredReasons[reason] ?? 0) + 1;
@@ -199,6 +208,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       }
       deliveries.total += 1;
       if (event.at > minimumDrainEnd) deliveries.afterMinimumDrain += 1;
+      if (afterNotRecovered && deliveredCount.has(event.id)) deliveries.duplicatedAfterNotRecovered += 1;
       deliveredCount.set(event.id, (deliveredCount.get(event.id) ?? 0) + 1);
       let outOfOrder = false;
       if (event.epoch === baseline.epoch) {
@@ -238,6 +248,7 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
         else highestAckSeq.set(publish.position.epoch, publish.position.seq);
       }
       if (outOfOrder) deliveries.reordered += 1;
+      if (outOfOrder && afterNotRecovered) deliveries.reorderedAfterNotRecovered += 1;
     }
     for (const count of deliveredCount.values()) if (count > 1) deliveries.duplicated += count - 1;
 

@@ -100,6 +100,33 @@ describe('soak verdict', () => {
     expect(result.subscriptions.notRecoveredReasons).toEqual({ out_of_retention: 1 });
   });
 
+  it('breaks down duplicates and reordering that follow a recovered: false', () => {
+    const events: SubscriptionEvent[] = [
+      message(1),
+      message(2),
+      message(3),
+      {
+        type: 'resubscribed',
+        at: 1_350,
+        recovered: false,
+        reason: 'invalid_position',
+        before: { epoch: EPOCH, seq: 3 },
+        after: { epoch: EPOCH, seq: 1 },
+      },
+      message(2),
+      message(3),
+      message(4),
+      message(5),
+    ];
+    expect(figures([subscription(events)]).deliveries).toMatchObject({
+      duplicated: 2,
+      duplicatedAfterNotRecovered: 2,
+      reordered: 1,
+      reorderedAfterNotRecovered: 1,
+      lost: 0,
+    });
+  });
+
   it('counts messages before the subscription point as not expected', () => {
     const late = { ...subscription([4, 5].map((seq) => message(seq))), start: { epoch: EPOCH, seq: 3 } };
     expect(figures([late]).deliveries).toMatchObject({ expected: 2, lost: 0 });
