@@ -63,8 +63,10 @@ interface Attempt {
 
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
-/** How often the channel documents of channels written meanwhile have their seq bound raised. */
+/** How often the channels written meanwhile have their seq bound raised and are trimmed to retention. */
 const BOUND_INTERVAL_MS = 5_000;
+/** Channels trimmed by one delete. */
+const TRIM_CHANNELS_PER_DELETE = 100;
 /** Epochs remembered (they never change while the channel document exists). */
 const MAX_CACHED_EPOCHS = 10_000;
 
@@ -94,6 +96,8 @@ export class MessageStore {
   /** The last seq taken per channel since the channel documents were last raised. */
   private readonly bounds = new Map<string, number>();
   private boundsTimer?: NodeJS.Timeout;
+  /** Channels with messages beyond retention, and their last seq, waiting for this process's turn to trim. */
+  private readonly untrimmed = new Map<string, number>();
   private readonly epochs = new Map<string, string>();
   private readonly logger = new Logger('SssMessageStore');
   private readonly messagesName: string;
@@ -115,8 +119,6 @@ export class MessageStore {
     if (!this.connection.db) await this.connection.asPromise();
     await this.messages.createIndex({ c: 1, s: 1 }, { unique: true });
     await this.messages.createIndex({ at: 1 });
-    this.boundsTimer ??= setInterval(() => void this.raiseBounds(), BOUND_INTERVAL_MS);
-    this.boundsTimer.unref();
   }
 
   /** Stops the periodic work; what is queued is rejected with `error`. */
@@ -137,6 +139,10 @@ export class MessageStore {
    */
   write(channel: string, write: PendingWrite): void {
     this.queue.push({ channel, write });
+    if (!this.boundsTimer) {
+      this.boundsTimer = setInterval(() => void this.raiseBounds(), BOUND_INTERVAL_MS);
+      this.boundsTimer.unref();
+    }
     if (!this.writing) void this.drain();
   }
 
@@ -284,7 +290,6 @@ export class MessageStore {
           if (stored) entry.write.resolve(stored);
           else unstored.push(entry);
         }
-        this.trim(channel, position.seq - attempts.length, position.seq);
         if (unstored.length === 0) continue;
         // Close the seqs this writer took and did not fill, so that nobody waits for them.
         const seqs = unstored.map((entry) => entry.document.s);
@@ -407,17 +412,6 @@ export class MessageStore {
     }
   }
 
-  /** Deletes what count-based retention no longer keeps, after seqs `previousSeq + 1` to `lastSeq` were taken. */
-  private trim(channel: string, previousSeq: number, lastSeq: number): void {
-    const { maxMessages } = this.retention;
-    // NOTE: every half retention, not more often: a delete scans the collection on FerretDB.
-    const trimEvery = Math.max(1, Math.ceil(maxMessages / 2));
-    // Every `trimEvery` seqs; a batch may cross such a boundary without ending on it.
-    if (Math.floor(lastSeq / trimEvery) !== Math.floor(previousSeq / trimEvery) && lastSeq > maxMessages) {
-      this.messages.deleteMany({ c: channel, s: { $lte: lastSeq - maxMessages } }).catch(() => undefined);
-    }
-  }
-
   /**
    * Raises the channel documents' seq bound to the last seq taken (best effort, one round trip
    * for all channels written meanwhile): the bound seeds a lost counter, so it must never be above
@@ -425,11 +419,35 @@ export class MessageStore {
    */
   private async raiseBounds(): Promise<void> {
     if (this.bounds.size === 0 || !this.connection.db) return;
-    const updates = [...this.bounds].map(([channel, seq]) => ({
+    const written = [...this.bounds];
+    this.bounds.clear();
+    const updates = written.map(([channel, seq]) => ({
       updateOne: { filter: { _id: channel }, update: { $max: { s: seq } } },
     }));
-    this.bounds.clear();
     await this.channels.bulkWrite(updates, { ordered: false }).catch(() => undefined);
+    await this.trimByCount(written);
+  }
+
+  /**
+   * Deletes what count-based retention no longer keeps in the channels written since this
+   * process last trimmed. NOTE: FerretDB scans the whole collection for any delete and holds its
+   * write lock meanwhile, which stalls inserts: one instance at a time trims (a turn taken in
+   * Redis per interval), with one delete per `TRIM_CHANNELS_PER_DELETE` channels.
+   */
+  private async trimByCount(written: Array<[string, number]>): Promise<void> {
+    const { maxMessages } = this.retention;
+    for (const [channel, seq] of written) {
+      if (seq > maxMessages) this.untrimmed.set(channel, Math.max(this.untrimmed.get(channel) ?? 0, seq));
+    }
+    if (this.untrimmed.size === 0 || !(await this.counter.takeTrimTurn(BOUND_INTERVAL_MS).catch(() => false))) return;
+    const over = [...this.untrimmed];
+    this.untrimmed.clear();
+    for (let start = 0; start < over.length; start += TRIM_CHANNELS_PER_DELETE) {
+      const clauses = over
+        .slice(start, start + TRIM_CHANNELS_PER_DELETE)
+        .map(([channel, seq]) => ({ c: channel, s: { $lte: seq - maxMessages } }));
+      await this.messages.deleteMany(clauses.length === 1 ? clauses[0] : { $or: clauses }).catch(() => undefined);
+    }
   }
 
   private async guard<T>(operation: () => Promise<T>): Promise<T> {

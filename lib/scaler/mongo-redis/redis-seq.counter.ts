@@ -61,6 +61,11 @@ export class RedisSeqCounter {
     await this.redis.sssRaiseSeq(this.key(channel), lastStoredSeq);
   }
 
+  /** Whether this process may trim now: one turn per `intervalMs` among all instances. */
+  async takeTrimTurn(intervalMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:trim-turn`, '1', 'PX', intervalMs, 'NX')) === 'OK';
+  }
+
   // The hash tag keeps a channel's keys in one Redis Cluster slot.
   private key(channel: string): string {
     return `${this.prefix}:hseq:{${channel}}`;

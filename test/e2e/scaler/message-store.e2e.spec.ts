@@ -43,17 +43,22 @@ describe('MessageStore on a real store', () => {
   let connection: Connection;
   const prefix = `st${randomUUID().slice(0, 6)}`;
 
-  function storeWith(maxMessages = 10_000, maxBatchSize = 500): MessageStore {
-    return new MessageStore(
+  const stores: MessageStore[] = [];
+
+  function storeWith(maxMessages = 10_000, maxBatchSize = 500, storePrefix = prefix): MessageStore {
+    const store = new MessageStore(
       connection,
-      prefix,
+      storePrefix,
       { maxMessages, maxAgeMs: 86_400_000 },
       maxBatchSize,
-      new RedisSeqCounter(redis, prefix),
+      new RedisSeqCounter(redis, storePrefix),
     );
+    stores.push(store);
+    return store;
   }
 
-  const messages = () => connection.db!.collection<{ c: string; s: number; j?: string; p?: 1 }>(`${prefix}_messages`);
+  const messages = (storePrefix = prefix) =>
+    connection.db!.collection<{ c: string; s: number; j?: string; p?: 1 }>(`${storePrefix}_messages`);
 
   beforeAll(async () => {
     redisServer = await TestRedis.start();
@@ -63,6 +68,7 @@ describe('MessageStore on a real store', () => {
   });
 
   afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close(new Error('closed'))));
     await connection?.close();
     redis?.disconnect();
     await redisServer?.stop();
@@ -138,12 +144,14 @@ describe('MessageStore on a real store', () => {
   });
 
   it('trims each channel to about maxMessages, oldest first', async () => {
-    const store = storeWith(20, 5);
+    // A prefix of its own: trimming takes turns among the instances of one prefix.
+    const store = storeWith(20, 5, `${prefix}t`);
+    await store.createIndexes();
     const channel = 'trim';
     for (let round = 0; round < 12; round++) await writeMany(store, channel, 5);
     // Trimming runs beside the writes: wait for it to settle.
     await eventually(async () => {
-      const stored = await messages().find({ c: channel }).sort({ s: 1 }).toArray();
+      const stored = await messages(`${prefix}t`).find({ c: channel }).sort({ s: 1 }).toArray();
       expect(stored.map((document) => document.s)).toEqual(Array.from({ length: 20 }, (_, i) => 41 + i));
     }, 10_000);
   });
