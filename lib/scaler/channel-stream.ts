@@ -18,6 +18,8 @@ export class ChannelStream {
   /** When the current gap was first seen (ms since epoch); undefined without a gap. */
   gapSince?: number;
   filling = false;
+  /** The read that fills `recent` from the store when the stream starts, while it runs. */
+  warmUp?: Promise<void>;
   /** A read of everything after `lastSeq` was asked for while a fill was running. */
   readOnPending = false;
   epoch = '';

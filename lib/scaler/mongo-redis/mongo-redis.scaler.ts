@@ -162,6 +162,9 @@ export class MongoRedisScaler implements Scaler {
     if (this.streams.get(channel) !== stream) return;
     stream.start(position.epoch, position.seq, this.deliver);
     this.watchGap(stream);
+    // Clients of a dead instance arrive together, each from its own position: one read of the
+    // recent history now serves them all from memory.
+    if (this.recentMessages > 0 && position.seq > 0) stream.warmUp = this.warmUp(stream, position.seq);
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -219,9 +222,30 @@ export class MongoRedisScaler implements Scaler {
     this.listener?.onMessage(message);
   };
 
+  /** Reads the recent history of a newly followed channel into memory (best effort). */
+  private async warmUp(stream: ChannelStream, upTo: number): Promise<void> {
+    const after = Math.max(0, upTo - Math.min(this.recentMessages, this.retention.maxMessages));
+    try {
+      const stored = await this.reads.run(() =>
+        this.requireStore().messagesBetween(stream.channel, after, upTo, upTo - after),
+      );
+      if (this.streams.get(stream.channel) !== stream) return;
+      // Only the run that joins up with what the stream delivered since it started.
+      const older = stored.map((entry) => entry.message).filter((message) => message.epoch === stream.epoch);
+      let first = older.length;
+      while (first > 0 && older[first - 1].seq === (first === older.length ? upTo : older[first].seq - 1)) first--;
+      stream.addOlder(older.slice(first));
+    } catch (error) {
+      this.logger.warn(`${stream.channel}: cannot read its recent history yet (${(error as Error).message})`);
+    } finally {
+      stream.warmUp = undefined;
+    }
+  }
+
   /** Recovery from the messages this instance delivered, reading the store only for what it lacks. */
   private async historyFromStream(stream: ChannelStream, since: ChannelPosition): Promise<HistorySince> {
     const position = (): ChannelPosition => ({ epoch: stream.epoch, seq: stream.lastSeq });
+    if (stream.warmUp && !stream.recentAfter(since.seq)) await stream.warmUp;
     if (stream.lastSeq - since.seq > this.retention.maxMessages) {
       return { recovered: false, reason: 'out_of_retention', position: position() };
     }

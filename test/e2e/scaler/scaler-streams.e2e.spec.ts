@@ -140,13 +140,14 @@ describe('scaler streams on real servers', () => {
     expect(reads).not.toHaveBeenCalled();
   });
 
-  it('reads the store once for many concurrent recoveries of one channel', async () => {
+  it('reads the store once for a newly followed channel and 100 concurrent recoveries of it', async () => {
     const { scaler: publisher } = await historyScaler('direct');
     for (let index = 1; index <= 30; index++) await publisher.publish('shared', 't', index);
     const { scaler } = await historyScaler('direct');
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    // Following a channel reads its recent history once; the recoveries share that read.
     await scaler.subscribe('shared');
     const { epoch } = await scaler.position('shared');
-    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
     const histories = await Promise.all(
       Array.from({ length: 100 }, () => scaler.historySince('shared', { epoch, seq: 5 })),
     );
