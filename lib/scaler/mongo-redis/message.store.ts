@@ -99,6 +99,8 @@ export class MessageStore {
   /** Channels with messages beyond retention, and their last seq, waiting for this process's turn to trim. */
   private readonly untrimmed = new Map<string, number>();
   private readonly epochs = new Map<string, string>();
+  /** The read that seeds every lost counter, while it runs. */
+  private seeding?: Promise<void>;
   private readonly logger = new Logger('SssMessageStore');
   private readonly messagesName: string;
   private readonly channelsName: string;
@@ -382,9 +384,27 @@ export class MessageStore {
     return document.e;
   }
 
-  /** Seeds a missing counter with the last stored seq. */
-  private async seedCounter(channel: string): Promise<void> {
-    await this.counter.seed(channel, await this.lastStoredSeq(channel));
+  /**
+   * Seeds a missing counter with the last stored seq. Redis loses every counter at once (a
+   * restart), so one read finds the last seq of every channel and seeds them all: a scan on
+   * FerretDB, done once per process however many channels and callers need it.
+   */
+  private seedCounter(channel: string): Promise<void> {
+    this.seeding ??= this.seedAll().finally(() => (this.seeding = undefined));
+    return this.seeding.then(async () => {
+      if ((await this.counter.peek(channel)) === undefined) await this.counter.seed(channel, 0);
+    });
+  }
+
+  private async seedAll(): Promise<void> {
+    const last = new Map<string, number>();
+    for (const document of await this.channels.find({}, { projection: { s: 1 } }).toArray()) {
+      last.set(document._id, document.s);
+    }
+    // NOTE: a projection of every message rather than `$group`/`$max`, which FerretDB 1.x lacks.
+    const stored = this.messages.find({}, { projection: { _id: 0, c: 1, s: 1 } });
+    for await (const { c, s } of stored) last.set(c, Math.max(last.get(c) ?? 0, s));
+    await Promise.all([...last].map(([channel, seq]) => this.counter.seed(channel, seq)));
   }
 
   /** The last stored seq: the channel document's bound or the newest message, whichever is higher. */
