@@ -34,7 +34,7 @@ export interface SoakOptions {
   maxDrainSeconds: number;
   /** A publish without an answer within this many ms counts as failed. Default 10000 (`--publish-timeout`, `SOAK_PUBLISH_TIMEOUT`). */
   publishTimeoutMs: number;
-  /** Verdict: worst time from a client's drop to its next delivery, in ms. Default 3000 (`--max-recovery`, `SOAK_MAX_RECOVERY`). */
+  /** Verdict: worst time from a client's drop to its next delivery, in ms; 0 reports it without judging. Default 3000 (`--max-recovery`, `SOAK_MAX_RECOVERY`). */
   maxRecoveryMs: number;
   /** Verdict: publish p99 on surviving instances outside the store pause, in ms; 0 disables. Default 250 (`--max-publish-p99`, `SOAK_MAX_PUBLISH_P99`). */
   maxPublishP99Ms: number;

@@ -343,8 +343,10 @@ export class MongoRedisScaler implements Scaler {
   private readPosition(channel: string): Promise<ChannelPosition> {
     let read = this.positionReads.get(channel);
     if (!read) {
-      read = this.reads
-        .run(() => this.requireStore().position(channel))
+      // Not through the read limiter: a position is a Redis read and a cached epoch (the scan that
+      // seeds lost counters is shared by the whole process), and recoveries wait for it.
+      read = this.requireStore()
+        .position(channel)
         .finally(() => this.positionReads.delete(channel));
       this.positionReads.set(channel, read);
     }
