@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/app.module.js';
 import { buildClientBundle } from '../../sample/build-client-bundle.js';
 import { eventually } from '../e2e/support/clients.js';
+import { upgradeStatus } from '../e2e/support/upgrade-status.js';
 import { ChatPage, launchChromium } from './support/chat-page.js';
 
 const publicDir = fileURLToPath(new URL('../../sample/public', import.meta.url));
@@ -25,6 +26,7 @@ describe('the chat sample in Chromium (one instance, embedded scaler)', () => {
   beforeAll(async () => {
     delete process.env.REDIS_URL;
     delete process.env.MONGO_URL;
+    process.env.ANNOUNCE_TOKEN = 'browser-test-token';
     await buildClientBundle(publicDir);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['error', 'warn'] });
@@ -84,15 +86,23 @@ describe('the chat sample in Chromium (one instance, embedded scaler)', () => {
     const pages = await Promise.all(
       ['frank', 'grace'].map(async (name) => ChatPage.open(await person(), baseUrl, name)),
     );
-    const response = await fetch(`${baseUrl}announcements`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ text: 'Maintenance at noon' }),
-    });
-    expect(response.status).toBe(202);
+    const post = (headers: Record<string, string>) =>
+      fetch(`${baseUrl}announcements`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ text: 'Maintenance at noon' }),
+      });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await post({ authorization: 'Bearer browser-test-token' })).status).toBe(202);
     for (const page of pages) {
       await eventually(async () => expect(await page.page.textContent('#announcement')).toBe('Maintenance at noon'));
     }
+  });
+
+  it('treats a malformed session cookie as no session (401), not as a server error', async () => {
+    const url = `${baseUrl.replace('http', 'ws')}sss?v=1`;
+    expect(await upgradeStatus(url, { cookie: 'chat_session=%E0%A4%A' })).toMatchObject({ status: 401 });
   });
 
   it('shows the server time from an ask', async () => {
