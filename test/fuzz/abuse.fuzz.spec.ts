@@ -513,9 +513,11 @@ describe('after it all', () => {
     expect(escaped).toEqual([]);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(32 * 2 ** 20);
     expect(after.external - before.external).toBeLessThan(16 * 2 ** 20);
-    // NOTE: after a million frames the allocator keeps pages it no longer uses (the heap and the
-    // Buffers above are back), so the long form reports RSS without bounding it.
-    if (!LONG) expect(after.rss - before.rss).toBeLessThan(160 * 2 ** 20);
+    // NOTE: the heap and the Buffers (asserted above) are what a leak would grow. Freed pages stay
+    // resident for a while, more so on newer Node lines (RSS grew 75 MB on Node 20, 191 MB on 22 and
+    // 246 MB on 24 in this short form, heap and Buffers back each time), so RSS is only bounded
+    // against gross growth here, and the long form reports it without a bound.
+    if (!LONG) expect(after.rss - before.rss).toBeLessThan(400 * 2 ** 20);
   });
 });
 
