@@ -239,6 +239,8 @@ export class FrameRouter {
     let text: string;
     try {
       text = JSON.stringify(frame);
+      // Newer V8 versions encode any depth without a RangeError; clients' parsers may not.
+      if (exceedsJsonDepth(text, MAX_RESULT_DEPTH)) throw new RangeError(SssMessages.tooDeep(MAX_RESULT_DEPTH));
     } catch (error) {
       if (!this.unencodableReported.has(handlerName)) {
         this.unencodableReported.add(handlerName);
@@ -258,6 +260,9 @@ export class FrameRouter {
     socket.send(frame);
   }
 }
+
+/** The deepest answer sent (what a client's JSON parser must walk); deeper results are INTERNAL_ERROR. */
+const MAX_RESULT_DEPTH = 512;
 
 /** `undefined` when absent, `null` when present but malformed. */
 function readPosition(value: unknown): ChannelPosition | undefined | null {
