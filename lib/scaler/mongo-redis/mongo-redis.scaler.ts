@@ -59,6 +59,7 @@ export class MongoRedisScaler implements Scaler {
   private readonly streams = new Map<string, ChannelStream>();
   private readonly historyReads = new Map<string, HistoryRead>();
   private readonly positionReads = new Map<string, Promise<ChannelPosition>>();
+  private readonly positionVerifications = new Map<string, Promise<ChannelPosition>>();
   private readonly retention: { maxMessages: number; maxAgeMs: number };
   private readonly gapFillDelay: number;
   private readonly gapTimeout: number;
@@ -189,8 +190,14 @@ export class MongoRedisScaler implements Scaler {
     }
     // Not followed here, another epoch, or ahead of what this instance delivered: ask the store.
     let position = await this.readPosition(channel);
-    if (since.epoch === position.epoch && since.seq > position.seq) {
-      position = await this.reads.run(() => this.requireStore().verifiedPosition(channel));
+    // A client slightly ahead of the counter (seeded before its last messages were stored) is
+    // checked against the store; one far ahead is invalid without a read (a client chooses `since`).
+    if (
+      since.epoch === position.epoch &&
+      since.seq > position.seq &&
+      since.seq - position.seq <= this.retention.maxMessages
+    ) {
+      position = await this.verifyPosition(channel);
     }
     if (since.epoch !== position.epoch) return { recovered: false, reason: 'epoch_changed', position };
     if (since.seq > position.seq) return { recovered: false, reason: 'invalid_position', position };
@@ -338,6 +345,18 @@ export class MongoRedisScaler implements Scaler {
     const before = stored.filter((entry) => entry.message.seq < missing[0]);
     const predecessor = before[before.length - 1];
     return predecessor !== undefined && predecessor.storedAt >= oldestAllowed;
+  }
+
+  /** The position checked against the store, once at a time per channel. */
+  private verifyPosition(channel: string): Promise<ChannelPosition> {
+    let verification = this.positionVerifications.get(channel);
+    if (!verification) {
+      verification = this.reads
+        .run(() => this.requireStore().verifiedPosition(channel))
+        .finally(() => this.positionVerifications.delete(channel));
+      this.positionVerifications.set(channel, verification);
+    }
+    return verification;
   }
 
   private readPosition(channel: string): Promise<ChannelPosition> {
