@@ -9,11 +9,6 @@ export class ReadLimiter {
 
   constructor(private readonly maxConcurrent: number) {}
 
-  /** How many reads wait for a turn. */
-  get queued(): number {
-    return this.waiting.length;
-  }
-
   async run<T>(read: () => Promise<T>): Promise<T> {
     if (this.running >= this.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running += 1;

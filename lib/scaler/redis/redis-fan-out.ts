@@ -28,7 +28,6 @@ export class RedisFanOut {
   private readonly logger = new Logger('SssRedisFanOut');
   /** Publishes handed to Redis and not yet acknowledged. */
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly owned: boolean;
   private publisherConnection?: Redis;
   private subscriber?: Redis;
   private listener?: FanOutListener;
@@ -38,9 +37,7 @@ export class RedisFanOut {
     private readonly redis: string | Redis,
     private readonly redisOptions: RedisOptions | undefined,
     private readonly prefix: string,
-  ) {
-    this.owned = typeof redis === 'string';
-  }
+  ) {}
 
   async connect(listener: FanOutListener): Promise<void> {
     this.listener = listener;
@@ -100,11 +97,6 @@ export class RedisFanOut {
     await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]);
     await Promise.allSettled([this.subscriber?.quit(), this.publisherConnection?.quit()]);
     this.listener = undefined;
-  }
-
-  /** Whether the scaler opened Redis from a URL (and so owns it). */
-  get ownsRedis(): boolean {
-    return this.owned;
   }
 
   private get signalChannel(): string {
