@@ -84,6 +84,12 @@ export const SssMessages = {
   storeNotConnected: 'The history store is not connected yet. Is MongoDB reachable?',
   storeHoles: (channel: string) =>
     `The history of "${channel}" still has missing seqs after they were closed; retry the recovery.`,
+  invalidScalerOption: (scaler: string, option: string, expected: string, got: string) =>
+    `${scaler}: ${option} must be ${expected}; got ${got}.`,
+  redisRequired: (scaler: string) =>
+    `${scaler} needs \`redis\` (a URL, an ioredis Redis or Cluster) or \`redisCluster\` ({ nodes: ['host:port', ...] }).`,
+  redisAndCluster: (scaler: string) =>
+    `${scaler}: set either \`redis\` or \`redisCluster\`, not both (a Cluster client may be given as \`redis\`).`,
   mongoRequired:
     'MongoRedisScaler needs `mongo` (a URI or a Mongoose connection). To store nothing, use RedisScaler (history off).',
   historyOffMoved:

@@ -111,6 +111,8 @@ export class MessageStore {
     private readonly retention: Required<SssRetention>,
     private readonly maxBatchSize: number,
     private readonly counter: RedisSeqCounter,
+    /** Write and read concern of both collections (see `MongoRedisScalerOptions`). */
+    private readonly concerns: mongo.CollectionOptions = {},
   ) {
     this.messagesName = `${prefix}_messages`;
     this.channelsName = `${prefix}_channels`;
@@ -214,11 +216,11 @@ export class MessageStore {
   }
 
   private get messages(): mongo.Collection<MessageDocument> {
-    return this.database().collection<MessageDocument>(this.messagesName);
+    return this.database().collection<MessageDocument>(this.messagesName, this.concerns);
   }
 
   private get channels(): mongo.Collection<ChannelDocument> {
-    return this.database().collection<ChannelDocument>(this.channelsName);
+    return this.database().collection<ChannelDocument>(this.channelsName, this.concerns);
   }
 
   private database(): mongo.Db {

@@ -1,16 +1,13 @@
-import type { Redis, RedisOptions } from 'ioredis';
 import type { Connection, ConnectOptions } from 'mongoose';
 import type { SssRetention } from '../../interfaces/sss-module-options.interface.js';
+import type { RedisConnectionOptions } from '../redis/redis-connection.js';
 
-/** Options of `MongoRedisScaler`. */
-export interface MongoRedisScalerOptions {
-  /**
-   * Redis for fan-out between instances: a URL (the scaler opens and closes its connections) or an
-   * ioredis client of the app (the scaler duplicates it and never closes the original).
-   */
-  redis: string | Redis;
-  /** ioredis options for connections opened from a URL. Default: none beyond the scaler's own. */
-  redisOptions?: RedisOptions;
+/**
+ * Options of `MongoRedisScaler`. Redis for fan-out between instances (and seq counters): `redis` (a
+ * URL, or an ioredis `Redis` or `Cluster` of the app, duplicated and never closed by the scaler) or
+ * `redisCluster` (`{ nodes, options? }`); see `RedisConnectionOptions`.
+ */
+export interface MongoRedisScalerOptions extends RedisConnectionOptions {
   /**
    * MongoDB for history: a URI (the scaler opens and closes its connection) or the app's Mongoose
    * connection (inject it with `getConnectionToken()`; the scaler never closes it). Required: to
@@ -19,8 +16,21 @@ export interface MongoRedisScalerOptions {
   mongo: string | Connection;
   /** Mongoose options for a connection opened from a URI. Default: `serverSelectionTimeoutMS: 5000`. */
   mongoOptions?: ConnectOptions;
-  /** Prefix of Redis channels, Mongo collections and model names. Default 'sss'. */
-  prefix?: string;
+  /**
+   * Write concern of every history write (messages, placeholders, channel documents). A publish
+   * resolves only once its message is stored with it. Default `{ w: 'majority' }`: on a replica set
+   * or sharded cluster an acknowledged message is on a majority and survives a failover (a `w: 1`
+   * write can be rolled back by an election, and its seq then reused by another message); on a
+   * standalone server or FerretDB it is the same as `w: 1`. `wtimeoutMS` bounds the wait for the
+   * majority (the publish then rejects with `StoreUnavailableError`).
+   */
+  writeConcern?: MongoWriteConcern;
+  /**
+   * Read concern of every history read (recoveries, gap fills, counter seeds). Default
+   * `'majority'`: a subscriber is never given a message that a failover could roll back. `'local'`
+   * reads a little sooner on a replica set and risks that.
+   */
+  readConcern?: 'majority' | 'local';
   /** History kept for recovery. Default: 1000 messages per channel, one day. */
   retention?: SssRetention;
   /**
@@ -44,4 +54,14 @@ export interface MongoRedisScalerOptions {
   maxConcurrentReads?: number;
   /** Largest number of messages of one channel written in one insert. Default 500. */
   maxBatchSize?: number;
+}
+
+/** The write concern of history writes; see `MongoRedisScalerOptions.writeConcern`. */
+export interface MongoWriteConcern {
+  /** How many members acknowledge the write: 'majority' or a number from 1. Default 'majority'. */
+  w?: 'majority' | number;
+  /** Whether the acknowledgement waits for the on-disk journal. Default: the server's default. */
+  journal?: boolean;
+  /** How long to wait for `w`, in ms (0: no limit). Default: no limit. */
+  wtimeoutMS?: number;
 }

@@ -7,6 +7,7 @@ import { SssMessages } from '../../sss.messages.js';
 import { ChannelStream } from '../channel-stream.js';
 import { ReadLimiter } from '../read-limiter.js';
 import { RedisFanOut } from '../redis/redis-fan-out.js';
+import { validateRedisConnection } from '../redis/redis-connection.js';
 import { completeWireMessage, decodeWireMessage, encodeMessageRest } from '../redis/wire-message.js';
 import type {
   HistorySince,
@@ -19,6 +20,7 @@ import type {
 import { MessageStore, type StoredMessage } from './message.store.js';
 import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
+import { validateMongoConcerns } from './mongo-concerns.js';
 
 const GAP_FILL_BATCH = 1000;
 /** The longest wait between two attempts to fill a gap. */
@@ -76,12 +78,14 @@ export class MongoRedisScaler implements Scaler {
   constructor(private readonly options: MongoRedisScalerOptions) {
     if ((options as { history?: boolean }).history === false) throw new Error(SssMessages.historyOffMoved);
     if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
+    validateRedisConnection('MongoRedisScaler', options);
+    validateMongoConcerns(options);
     this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
     this.gapFillDelay = options.gapFillDelay ?? 1_000;
     this.gapTimeout = options.gapTimeout ?? 1_000;
     this.recentMessages = options.recentMessages ?? this.retention.maxMessages;
     this.reads = new ReadLimiter(options.maxConcurrentReads ?? 4);
-    this.fanOut = new RedisFanOut(options.redis, options.redisOptions, options.prefix ?? 'sss');
+    this.fanOut = new RedisFanOut(options, options.prefix ?? 'sss');
     this.ownsMongo = typeof options.mongo === 'string';
   }
 
@@ -106,6 +110,10 @@ export class MongoRedisScaler implements Scaler {
       this.retention,
       this.options.maxBatchSize ?? 500,
       new RedisSeqCounter(this.fanOut.publisher, prefix),
+      {
+        writeConcern: { w: 'majority', ...this.options.writeConcern },
+        readConcern: { level: this.options.readConcern ?? 'majority' },
+      },
     );
     await this.store.createIndexes();
     this.trimTimer = setInterval(

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection.js';
 
 // Hands out `ARGV[1]` consecutive seqs and returns the last, or false when the counter is missing
 // (first use, or Redis lost its data): the caller seeds it from the store, then asks again.
@@ -28,15 +28,15 @@ interface CounterCommands {
  * could hand out a seq whose message retention already deleted.
  */
 export class RedisSeqCounter {
-  private readonly redis: Redis & CounterCommands;
+  private readonly redis: RedisClient & CounterCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     redis.defineCommand('sssTakeSeqs', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     redis.defineCommand('sssRaiseSeq', { numberOfKeys: 1, lua: RAISE_SCRIPT });
-    this.redis = redis as Redis & CounterCommands;
+    this.redis = redis as RedisClient & CounterCommands;
   }
 
   /** Takes `count` seqs; the last of them, or undefined when the counter must be seeded first. */
@@ -61,7 +61,10 @@ export class RedisSeqCounter {
     await this.redis.sssRaiseSeq(this.key(channel), lastStoredSeq);
   }
 
-  /** Whether this process may trim now: one turn per `intervalMs` among all instances. */
+  /**
+   * Whether this process may trim now: one turn per `intervalMs` among all instances. One key for
+   * every channel (on a Redis Cluster it lives in the slot of its own name).
+   */
   async takeTrimTurn(intervalMs: number): Promise<boolean> {
     return (await this.redis.set(`${this.prefix}:trim-turn`, '1', 'PX', intervalMs, 'NX')) === 'OK';
   }

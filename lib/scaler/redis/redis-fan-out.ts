@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { ScalerSignal } from '../scaler.interface.js';
+import { openRedisClient, usesCluster, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
 
 /** What a scaler hears from its Redis fan-out. */
 export interface FanOutListener {
@@ -17,44 +17,70 @@ export interface FanOutListener {
 
 /** How long close() waits for publishes still on their way to Redis. */
 const FLUSH_TIMEOUT_MS = 2_000;
+/** After a cluster shard's subscriber came back, when to look for what was missed meanwhile. */
+const RESUBSCRIBE_SETTLE_MS = 300;
 
 /**
- * The Redis side every Redis-based scaler shares: one publishing and one subscribing connection,
- * one Redis subscription per channel that has local subscribers, and the signal channel. A
- * channel's Redis channel carries a hash tag (`<prefix>:ch:{<channel>}`), so that it shares a Redis
- * Cluster slot with the channel's keys.
+ * The Redis side every Redis-based scaler shares: one publishing and one subscribing client, one
+ * Redis subscription per channel that has local subscribers, and the signal channel. A channel's
+ * Redis channel carries a hash tag (`<prefix>:ch:{<channel>}`), so that it shares a Redis Cluster
+ * slot with the channel's keys.
+ *
+ * On a standalone Redis it uses plain PUBLISH/SUBSCRIBE (any Redis version). On a Redis Cluster it
+ * uses sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7+): a message goes only to the shard that owns
+ * its channel's slot, and each instance holds one subscriber connection per shard it listens to
+ * (ioredis `shardedSubscribers`). The signal channel is a sharded channel too (one slot).
  */
 export class RedisFanOut {
   private readonly logger = new Logger('SssRedisFanOut');
   /** Publishes handed to Redis and not yet acknowledged. */
   private readonly inFlight = new Set<Promise<void>>();
-  private publisherConnection?: Redis;
-  private subscriber?: Redis;
+  private publisherConnection?: RedisClient;
+  private subscriber?: RedisClient;
   private listener?: FanOutListener;
   private subscriberWasReady = false;
+  /** A sharded subscriber connection was lost since the last catch-up (cluster). */
+  private shardLost = false;
+  private catchUpTimer?: NodeJS.Timeout;
+  /** Sharded pub/sub on a Redis Cluster, plain pub/sub on a standalone Redis. */
+  readonly sharded: boolean;
 
   constructor(
-    private readonly redis: string | Redis,
-    private readonly redisOptions: RedisOptions | undefined,
+    private readonly connection: RedisConnectionOptions,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.sharded = usesCluster(connection);
+  }
 
   async connect(listener: FanOutListener): Promise<void> {
     this.listener = listener;
-    const options = { enableAutoPipelining: true, ...this.redisOptions };
-    const publisher = typeof this.redis === 'string' ? new Redis(this.redis, options) : this.redis.duplicate();
-    const subscriber = publisher.duplicate();
+    const publisher = openRedisClient(this.connection, false);
+    const subscriber = openRedisClient(this.connection, true);
     this.publisherConnection = publisher;
     this.subscriber = subscriber;
-    subscriber.on('message', (redisChannel: string, payload: string) => this.onRedisMessage(redisChannel, payload));
-    subscriber.on('ready', () => this.onSubscriberReady());
+    const onMessage = (redisChannel: string, payload: string) => this.onRedisMessage(redisChannel, payload);
     publisher.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
     subscriber.on('error', (error: Error) => this.logger.warn(`Redis subscriber: ${error.message}`));
-    await subscriber.subscribe(this.signalChannel);
+    if (this.sharded) {
+      subscriber.on('smessage', onMessage);
+      // A shard's subscriber connection ends with its node (a restart, a failover); ioredis opens a
+      // new one and subscribes again, then says `subscribersReady`. What was published meanwhile
+      // never arrived here.
+      subscriber.on('-subscriber', () => (this.shardLost = true));
+      subscriber.on('-node', () => (this.shardLost = true));
+      subscriber.on('subscribersReady', () => this.onShardsReady());
+      publisher.on('node error', (error: Error) => this.logger.warn(`Redis Cluster node: ${error.message}`));
+      subscriber.on('node error', (error: Error) => this.logger.warn(`Redis Cluster subscriber: ${error.message}`));
+      await subscriber.ssubscribe(this.signalChannel);
+    } else {
+      subscriber.on('message', onMessage);
+      subscriber.on('ready', () => this.onSubscriberReady());
+      await subscriber.subscribe(this.signalChannel);
+    }
   }
 
-  /** The publishing connection (scripts run on it). */
-  get publisher(): Redis {
+  /** The publishing client (scripts run on it). */
+  get publisher(): RedisClient {
     if (!this.publisherConnection) throw new Error('The scaler is not connected yet.');
     return this.publisherConnection;
   }
@@ -69,8 +95,7 @@ export class RedisFanOut {
    * latency (subscribers read it back), never the message. close() waits for what is in flight.
    */
   publishStored(channel: string, payload: string, what: string): void {
-    const sent = this.publisher
-      .publish(this.redisChannelOf(channel), payload)
+    const sent = this.send(this.redisChannelOf(channel), payload)
       .then(
         () => undefined,
         (error: Error) => this.logger.warn(`fan-out of ${what}: ${error.message}`),
@@ -80,23 +105,34 @@ export class RedisFanOut {
   }
 
   async signal(signal: ScalerSignal): Promise<void> {
-    await this.publisher.publish(this.signalChannel, JSON.stringify(signal));
+    await this.send(this.signalChannel, JSON.stringify(signal));
   }
 
   async subscribe(channel: string): Promise<void> {
-    await this.requireSubscriber().subscribe(this.redisChannelOf(channel));
+    const subscriber = this.requireSubscriber();
+    const redisChannel = this.redisChannelOf(channel);
+    await (this.sharded ? subscriber.ssubscribe(redisChannel) : subscriber.subscribe(redisChannel));
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    await this.requireSubscriber().unsubscribe(this.redisChannelOf(channel));
+    const subscriber = this.requireSubscriber();
+    const redisChannel = this.redisChannelOf(channel);
+    await (this.sharded ? subscriber.sunsubscribe(redisChannel) : subscriber.unsubscribe(redisChannel));
   }
 
   /** Waits (briefly) for publishes in flight, then closes the connections it opened or duplicated. */
   async close(): Promise<void> {
     const flushed = Promise.allSettled([...this.inFlight]);
     await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]);
+    clearTimeout(this.catchUpTimer);
     await Promise.allSettled([this.subscriber?.quit(), this.publisherConnection?.quit()]);
     this.listener = undefined;
+  }
+
+  private send(redisChannel: string, payload: string): Promise<unknown> {
+    return this.sharded
+      ? this.publisher.spublish(redisChannel, payload)
+      : this.publisher.publish(redisChannel, payload);
   }
 
   private get signalChannel(): string {
@@ -130,7 +166,23 @@ export class RedisFanOut {
     this.listener?.onReconnected();
   }
 
-  private requireSubscriber(): Redis {
+  /**
+   * ioredis says `subscribersReady` after every attempt to replace a lost shard subscriber (while
+   * the node is down, every few hundred ms), and sends the new SSUBSCRIBEs without waiting for
+   * them: one catch-up once it settled covers what was published meanwhile, however many attempts.
+   */
+  private onShardsReady(): void {
+    if (!this.shardLost) return;
+    this.shardLost = false;
+    if (this.catchUpTimer) return;
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      this.listener?.onReconnected();
+    }, RESUBSCRIBE_SETTLE_MS);
+    this.catchUpTimer.unref();
+  }
+
+  private requireSubscriber(): RedisClient {
     if (!this.subscriber) throw new Error('The scaler is not connected yet.');
     return this.subscriber;
   }

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { Redis, RedisOptions } from 'ioredis';
 import { MessageNotEncodableError } from '../../errors/message-not-encodable.error.js';
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { ChannelStream } from '../channel-stream.js';
@@ -12,21 +11,15 @@ import type {
   ScalerSignal,
 } from '../scaler.interface.js';
 import { RedisFanOut } from './redis-fan-out.js';
+import { validateRedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { RedisSequencer } from './redis.sequencer.js';
 import { decodeWireMessage, encodeMessageRest } from './wire-message.js';
 
-/** Options of `RedisScaler`. */
-export interface RedisScalerOptions {
-  /**
-   * Redis: a URL (the scaler opens and closes its connections) or an ioredis client of the app (the
-   * scaler duplicates it and never closes the original).
-   */
-  redis: string | Redis;
-  /** ioredis options for connections opened from a URL. Default: none beyond the scaler's own. */
-  redisOptions?: RedisOptions;
-  /** Prefix of Redis keys and channels. Default 'sss'. */
-  prefix?: string;
-}
+/**
+ * Options of `RedisScaler`: `redis` (a URL, an ioredis `Redis` or `Cluster`) or `redisCluster`
+ * (`{ nodes, options? }`), `redisOptions`, `prefix`. See `RedisConnectionOptions`.
+ */
+export type RedisScalerOptions = RedisConnectionOptions;
 
 /**
  * Many instances, one order per channel, nothing stored (history off): a Lua script takes the next
@@ -38,6 +31,8 @@ export interface RedisScalerOptions {
  * @example
  * ```ts
  * SssModule.forRoot({ scaler: new RedisScaler({ redis: process.env.REDIS_URL }) });
+ * // a Redis Cluster (sharded pub/sub):
+ * SssModule.forRoot({ scaler: new RedisScaler({ redisCluster: { nodes: ['redis-1:6379', 'redis-2:6379'] } }) });
  * ```
  */
 export class RedisScaler implements Scaler {
@@ -49,8 +44,9 @@ export class RedisScaler implements Scaler {
   private listener?: ScalerListener;
 
   constructor(options: RedisScalerOptions) {
+    validateRedisConnection('RedisScaler', options);
     this.prefix = options.prefix ?? 'sss';
-    this.fanOut = new RedisFanOut(options.redis, options.redisOptions, this.prefix);
+    this.fanOut = new RedisFanOut(options, this.prefix);
   }
 
   async connect(listener: ScalerListener): Promise<void> {
@@ -60,7 +56,7 @@ export class RedisScaler implements Scaler {
       onSignal: (signal) => this.listener?.onSignal(signal),
       onReconnected: () => void this.reportLosses(),
     });
-    this.sequencer = new RedisSequencer(this.fanOut.publisher, this.prefix);
+    this.sequencer = new RedisSequencer(this.fanOut.publisher, this.prefix, this.fanOut.sharded);
   }
 
   publish(channel: string, topic: string, data: unknown, options?: ScalerPublishOptions): Promise<ChannelPosition> {

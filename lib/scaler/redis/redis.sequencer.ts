@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { ChannelPosition } from '../../protocol/frames.js';
+import type { RedisClient } from './redis-connection.js';
 
 // Reads the channel's epoch, creating it on first use (KEYS[2], ARGV[1]).
 const ENSURE_EPOCH = `
@@ -13,10 +13,12 @@ end
 
 // Takes the next seq and publishes in one atomic step, so that Redis delivers a channel's messages
 // in seq order. The message JSON is completed here because only the script knows seq and epoch.
-// KEYS: seq counter, epoch, pub/sub channel. ARGV: an epoch for a new channel, the JSON after "{".
-const PUBLISH_SCRIPT = `${ENSURE_EPOCH}
+// KEYS: seq counter, epoch, pub/sub channel (all three in the channel's hash slot). ARGV: an epoch
+// for a new channel, the JSON after "{". `publish` is PUBLISH, or SPUBLISH on a Redis Cluster (a
+// sharded channel is slot-checked like a key, so it is declared in KEYS).
+const publishScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `${ENSURE_EPOCH}
 local seq = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', KEYS[3], '{"s":' .. seq .. ',"e":"' .. epoch .. '",' .. ARGV[2])
+redis.call('${publish}', KEYS[3], '{"s":' .. seq .. ',"e":"' .. epoch .. '",' .. ARGV[2])
 return {seq, epoch}
 `;
 
@@ -36,15 +38,17 @@ interface SequencerCommands {
  * as a lost history, never as a wrong one.
  */
 export class RedisSequencer {
-  private readonly redis: Redis & SequencerCommands;
+  private readonly redis: RedisClient & SequencerCommands;
 
+  /** @param sharded publish with SPUBLISH (Redis Cluster) rather than PUBLISH. */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
+    sharded: boolean,
   ) {
-    redis.defineCommand('sssPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    redis.defineCommand('sssPublish', { numberOfKeys: 3, lua: publishScript(sharded ? 'SPUBLISH' : 'PUBLISH') });
     redis.defineCommand('sssPosition', { numberOfKeys: 2, lua: POSITION_SCRIPT });
-    this.redis = redis as Redis & SequencerCommands;
+    this.redis = redis as RedisClient & SequencerCommands;
   }
 
   /** Sequences and publishes; `rest` is the message JSON without its opening brace. */

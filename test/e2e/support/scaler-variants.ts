@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Scaler, SssRetention } from '../../../lib/index.js';
 import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
+import { TestRedisCluster } from '../../support/test-redis-cluster.js';
 import { TestRedis } from '../../support/test-services.js';
 
 /** The scaler an e2e suite runs on: the same tests run on the embedded default and on Mongo + Redis. */
@@ -55,6 +56,46 @@ export function mongoRedisVariant(): ScalerVariant {
     },
     async teardown() {
       await redis?.stop();
+    },
+  };
+}
+
+/** The Redis-only scaler (history off) on a real 3-master Redis Cluster: sharded pub/sub. */
+export function redisClusterOnlyVariant(): ScalerVariant {
+  let cluster: TestRedisCluster | undefined;
+  return {
+    name: 'Redis-only scaler (history off) on a Redis Cluster',
+    async setup() {
+      cluster = await TestRedisCluster.start();
+    },
+    create() {
+      return new RedisScaler({ redisCluster: { nodes: cluster!.nodeList } });
+    },
+    async teardown() {
+      await cluster?.stop();
+    },
+  };
+}
+
+/** The Mongo + Redis scaler on a real 3-master Redis Cluster: sharded pub/sub. */
+export function mongoRedisClusterVariant(): ScalerVariant {
+  let cluster: TestRedisCluster | undefined;
+  const database = `sss_${randomUUID().slice(0, 8)}`;
+  return {
+    name: 'Mongo + Redis Cluster scaler',
+    async setup() {
+      cluster = await TestRedisCluster.start();
+    },
+    create(retention) {
+      return new MongoRedisScaler({
+        redisCluster: { nodes: cluster!.nodeList },
+        mongo: `${inject('mongoBaseUrl')}/${database}`,
+        retention,
+        gapFillDelay: 50,
+      });
+    },
+    async teardown() {
+      await cluster?.stop();
     },
   };
 }
