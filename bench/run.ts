@@ -44,7 +44,8 @@ function rotate<T>(items: T[], repeat: number): T[] {
 }
 
 /**
- * History off only changes the multi-instance fan-out; elsewhere it would be ours again. Many
+ * History off only changes the multi-instance fan-out; elsewhere it would be ours again. The Redis
+ * Cluster runs in the one-channel fan-out (one Redis against a cluster, both with history). Many
  * channels with MongoDB history only on request: on FerretDB its setup alone outlasts the run.
  */
 function targetsOf(scenario: ScenarioName, config: BenchConfig): TargetName[] {
@@ -52,6 +53,7 @@ function targetsOf(scenario: ScenarioName, config: BenchConfig): TargetName[] {
   return config.targets.filter(
     (target) =>
       (fanOut || target !== 'sss-history-off') &&
+      (scenario === 'fan-out' || target !== 'sss-cluster') &&
       (scenario !== 'many-channels' || target !== 'sss' || config.manyChannels.withHistory),
   );
 }
@@ -76,7 +78,8 @@ async function main(): Promise<void> {
   pinTo(process.pid, LOAD_CORE);
   const startedAt = new Date();
   const needsServices = config.scenarios.some((scenario) => scenario !== 'ask' && scenario !== 'idle-memory');
-  const services = needsServices ? await BenchServices.start(LOAD_CORE) : undefined;
+  const withCluster = config.scenarios.includes('fan-out') && config.targets.includes('sss-cluster');
+  const services = needsServices ? await BenchServices.start(LOAD_CORE, withCluster) : undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       BenchProcess.killAll();

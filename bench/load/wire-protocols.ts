@@ -5,10 +5,11 @@
 
 /** The targets the suite compares. */
 /**
- * `sss-history-off` is ours on the MongoRedisScaler with `history: false` (fan-out scenarios only);
+ * `sss-history-off` is ours on the RedisScaler (history off; fan-out scenarios only); `sss-cluster`
+ * is ours on the MongoRedisScaler with a 3-master Redis Cluster instead of one Redis (fan-out only);
  * `sss-baseline` is ours built from another tree (BENCH_BASELINE), to measure a change in the same run.
  */
-export type TargetName = 'raw-ws' | 'socket-io' | 'sss' | 'sss-history-off' | 'sss-baseline';
+export type TargetName = 'raw-ws' | 'socket-io' | 'sss' | 'sss-history-off' | 'sss-cluster' | 'sss-baseline';
 
 /** What fan-out publishes: a per-channel counter (order and completeness) and the send time (latency). */
 export interface FanOutPayload {
@@ -119,10 +120,11 @@ export const wireProtocols: Record<TargetName, WireProtocol> = {
   'socket-io': socketIo,
   sss,
   'sss-history-off': sss,
+  'sss-cluster': sss,
   'sss-baseline': sss,
 };
 
 /** Whether a target is ours (our protocol, our server, MongoDB history in cluster runs). */
 export function isOurs(target: TargetName): boolean {
-  return target === 'sss' || target === 'sss-history-off' || target === 'sss-baseline';
+  return target === 'sss' || target === 'sss-history-off' || target === 'sss-cluster' || target === 'sss-baseline';
 }

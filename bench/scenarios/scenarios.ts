@@ -44,7 +44,7 @@ function serverScript(context: ScenarioContext, target: TargetName): string {
     if (!context.config.baselineDir) throw new Error('sss-baseline needs BENCH_BASELINE');
     return join(context.config.baselineDir, 'bench', 'targets', 'sss', 'server.js');
   }
-  if (target === 'sss-history-off') return serverScript(context, 'sss');
+  if (target === 'sss-history-off' || target === 'sss-cluster') return serverScript(context, 'sss');
   return fileURLToPath(new URL(`../targets/${target}/server.js`, import.meta.url));
 }
 
@@ -141,6 +141,11 @@ const origin = (server: BenchProcess) => `ws://127.0.0.1:${server.port}`;
 function clusterEnv(context: ScenarioContext, target: TargetName): NodeJS.ProcessEnv {
   if (!context.services) throw new Error('Redis and MongoDB were not started');
   const env: NodeJS.ProcessEnv = { REDIS_URL: context.services.redis.url };
+  if (target === 'sss-cluster') {
+    if (!context.services.redisCluster) throw new Error('the Redis Cluster was not started');
+    delete env.REDIS_URL;
+    env.REDIS_CLUSTER = context.services.redisCluster.nodeList.map((node) => `${node.host}:${node.port}`).join(',');
+  }
   if (target === 'sss-history-off') env.HISTORY = 'off';
   else if (isOurs(target)) env.MONGO_URL = context.services.newMongoUrl();
   return env;

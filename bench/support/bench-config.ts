@@ -3,7 +3,7 @@ import type { TargetName } from '../load/wire-protocols.js';
 export type ScenarioName = 'ask' | 'fan-out' | 'idle-memory' | 'recovery' | 'many-channels';
 
 export const ALL_SCENARIOS: ScenarioName[] = ['ask', 'fan-out', 'idle-memory', 'recovery', 'many-channels'];
-export const ALL_TARGETS: TargetName[] = ['raw-ws', 'socket-io', 'sss', 'sss-history-off'];
+export const ALL_TARGETS: TargetName[] = ['raw-ws', 'socket-io', 'sss', 'sss-history-off', 'sss-cluster'];
 
 /** Every knob of a run; each has an environment variable (see bench/README.md). */
 export interface BenchConfig {

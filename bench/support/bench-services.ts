@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { TestRedisCluster } from '../../test/support/test-redis-cluster.js';
 import { TestMongo, TestRedis } from '../../test/support/test-services.js';
 
-/** Redis and a MongoDB-compatible server for the multi-instance scenarios, started as the tests start them. */
+/**
+ * Redis, a MongoDB-compatible server and (for the `sss-cluster` target) a 3-master Redis Cluster for
+ * the multi-instance scenarios, started as the tests start them.
+ */
 export class BenchServices {
   private databases = 0;
   /** The processes of Redis and the database, for the runner's account of who used the CPU. */
@@ -11,10 +15,15 @@ export class BenchServices {
   private constructor(
     readonly redis: TestRedis,
     readonly mongo: TestMongo,
+    readonly redisCluster?: TestRedisCluster,
   ) {}
 
-  static async start(core: number): Promise<BenchServices> {
-    const services = new BenchServices(await TestRedis.start(), await TestMongo.start());
+  static async start(core: number, withCluster = false): Promise<BenchServices> {
+    const services = new BenchServices(
+      await TestRedis.start(),
+      await TestMongo.start(),
+      withCluster ? await TestRedisCluster.start() : undefined,
+    );
     // Off the servers' core: what they cost is not what we measure, and it must not steal the
     // servers' time. TestRedis/TestMongo start them as children of this process.
     for (const pid of childPids(process.pid)) {
@@ -32,7 +41,7 @@ export class BenchServices {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.redis.stop(), this.mongo.stop()]);
+    await Promise.allSettled([this.redis.stop(), this.mongo.stop(), this.redisCluster?.stop()]);
   }
 }
 

@@ -88,6 +88,7 @@ const COLUMNS: Array<{ target: TargetName; title: string }> = [
   { target: 'socket-io', title: 'Socket.IO 4.8' },
   { target: 'sss', title: 'ours' },
   { target: 'sss-history-off', title: 'ours, history off' },
+  { target: 'sss-cluster', title: 'ours, Redis Cluster' },
   { target: 'sss-baseline', title: 'ours, baseline' },
 ];
 

@@ -1,8 +1,8 @@
 /**
  * Ours: a Nest app with SssModule and one gateway, as the README shows it. On the embedded scaler
  * alone (ask, idle memory), or on the MongoRedisScaler when REDIS_URL is set (fan-out, recovery,
- * many channels): as is, MongoDB history included, with MONGO_URL; with `history: false` when
- * HISTORY=off.
+ * many channels): as is, MongoDB history included, with MONGO_URL; on the RedisScaler (history
+ * off) when HISTORY=off; on a Redis Cluster (sharded pub/sub) when REDIS_CLUSTER lists its nodes.
  *
  * The limits a public endpoint defaults to are raised where the load generator would hit them:
  * one address opens every connection, each far faster than 100 frames per second.
@@ -24,6 +24,8 @@ import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
 import { announceReady, serveControl } from '../../support/control.js';
 
 const redisUrl = process.env.REDIS_URL;
+/** 'host:port,host:port,...' of a Redis Cluster, instead of REDIS_URL. */
+const redisCluster = process.env.REDIS_CLUSTER?.split(',');
 const mongoUrl = process.env.MONGO_URL;
 const historyOff = process.env.HISTORY === 'off';
 
@@ -57,11 +59,13 @@ class BenchGateway {
 @Module({
   imports: [
     SssModule.forRoot({
-      scaler: !redisUrl
-        ? undefined
-        : historyOff
-          ? new RedisScaler({ redis: redisUrl })
-          : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl! }),
+      scaler: redisCluster
+        ? new MongoRedisScaler({ redisCluster: { nodes: redisCluster }, mongo: mongoUrl! })
+        : !redisUrl
+          ? undefined
+          : historyOff
+            ? new RedisScaler({ redis: redisUrl })
+            : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl! }),
       limits: { maxSocketsPerAddress: 0, messagesPerSecond: 1_000_000, maxSubscriptionsPerSocket: 1_000 },
     }),
   ],
