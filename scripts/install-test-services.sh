@@ -12,6 +12,8 @@ echo "node $(node --version), npm $(npm --version), $(go version)"
 # Chromium (browser tests, driven by playwright-core; no browser is ever downloaded).
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+# redis-cli joins the test Redis Cluster (redis-cli --cluster create); Debian ships it in redis-tools.
+command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
