@@ -31,6 +31,11 @@ describe('Redis and MongoDB options of the scalers', () => {
       /redisCluster\.nodes\[0\] must be/,
     ],
     [
+      'redisOptions beside redisCluster',
+      { redisCluster: { nodes: ['a:1'] }, redisOptions: { password: 'x' } },
+      /redisOptions must be unset with redisCluster \(use redisCluster\.options\.redisOptions\)/,
+    ],
+    [
       'a string as cluster options',
       { redisCluster: { nodes: ['a:1'], options: 'x' } },
       /redisCluster\.options must be an object/,

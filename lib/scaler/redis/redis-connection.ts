@@ -59,6 +59,9 @@ export function validateRedisConnection(scaler: string, options: RedisConnection
     fail(scaler, 'redis', 'a redis:// URL, an ioredis Redis or an ioredis Cluster', redis);
   }
   if (redisOptions !== undefined && !isRecord(redisOptions)) fail(scaler, 'redisOptions', 'an object', redisOptions);
+  if (redisOptions !== undefined && redisCluster !== undefined) {
+    fail(scaler, 'redisOptions', 'unset with redisCluster (use redisCluster.options.redisOptions)', redisOptions);
+  }
   if (redisCluster !== undefined) {
     if (!isRecord(redisCluster)) fail(scaler, 'redisCluster', 'an object { nodes, options? }', redisCluster);
     const { nodes } = redisCluster;

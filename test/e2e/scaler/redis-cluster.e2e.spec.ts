@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SssSubscription } from '../../../lib/client/index.js';
@@ -7,6 +7,7 @@ import { SssPublisher } from '../../../lib/index.js';
 import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
 import { TestRedisCluster } from '../../support/test-redis-cluster.js';
 import { ClientPool, eventually, sleep } from '../support/clients.js';
+import type { ScalerMessage } from '../../../lib/scaler/scaler.interface.js';
 import { startFixtureApp, type StartedApp } from '../support/start-app.js';
 
 interface Received {
@@ -154,6 +155,29 @@ describe('MongoRedisScaler on a Redis Cluster', () => {
     } finally {
       await pool.closeAll();
       for (const started of historyOff) await started.app.close();
+    }
+  });
+
+  it("takes the app's ioredis Cluster as `redis`: duplicates it, and leaves it open at close", async () => {
+    const appCluster = new Cluster(cluster.nodeList);
+    const messages: ScalerMessage[] = [];
+    const scaler = new RedisScaler({ redis: appCluster, prefix: 'app' });
+    try {
+      await scaler.connect({ onMessage: (message) => messages.push(message), onSignal: () => undefined });
+      await scaler.subscribe('room/app-cluster');
+      await scaler.publish('room/app-cluster', 'chat', 'one');
+      await scaler.publish('room/app-cluster', 'chat', 'two');
+      await eventually(() =>
+        expect(messages.map((message) => [message.seq, message.data])).toEqual([
+          [1, 'one'],
+          [2, 'two'],
+        ]),
+      );
+      await scaler.close();
+      expect(await appCluster.get('app:seq:{room/app-cluster}')).toBe('2');
+    } finally {
+      await scaler.close();
+      appCluster.disconnect();
     }
   });
 
