@@ -13,8 +13,10 @@ import type { TargetName } from './load/wire-protocols.js';
 import {
   LOAD_CORE,
   runAskScenario,
+  runClientLibraryScenario,
   runFanOutScenario,
   runIdleMemoryScenario,
+  runPublishCostScenario,
   runRecoveryScenario,
   type Sample,
   type ScenarioContext,
@@ -48,7 +50,10 @@ function rotate<T>(items: T[], repeat: number): T[] {
  * channels with MongoDB history only on request: on FerretDB its setup alone outlasts the run.
  */
 function targetsOf(scenario: ScenarioName, config: BenchConfig): TargetName[] {
-  const fanOut = scenario === 'fan-out' || scenario === 'many-channels';
+  // A client library, or a stored publish: ours against what `ws` alone does.
+  if (scenario === 'client' || scenario === 'publish')
+    return config.targets.filter((target) => target === 'raw-ws' || target === 'sss');
+  const fanOut = scenario === 'fan-out' || scenario === 'fan-out-saturated' || scenario === 'many-channels';
   return config.targets.filter(
     (target) =>
       (fanOut || target !== 'sss-history-off') &&
@@ -75,7 +80,9 @@ async function main(): Promise<void> {
   // The runner itself stays off the servers' core.
   pinTo(process.pid, LOAD_CORE);
   const startedAt = new Date();
-  const needsServices = config.scenarios.some((scenario) => scenario !== 'ask' && scenario !== 'idle-memory');
+  const needsServices = config.scenarios.some(
+    (scenario) => scenario !== 'ask' && scenario !== 'idle-memory' && scenario !== 'client',
+  );
   const services = needsServices ? await BenchServices.start(LOAD_CORE) : undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -95,10 +102,12 @@ async function main(): Promise<void> {
     for (const scenario of config.scenarios) {
       if (scenario === 'recovery') {
         if (!config.targets.includes('sss')) continue;
-        try {
-          for (const sample of await runRecoveryScenario(context)) record(sample);
-        } catch (error) {
-          record(failedSample(scenario, 'sss', 0, error));
+        for (const source of ['memory', 'store'] as const) {
+          try {
+            for (const sample of await runRecoveryScenario(context, source)) record(sample);
+          } catch (error) {
+            record(failedSample(scenario, 'sss', 0, error));
+          }
         }
         continue;
       }
@@ -112,7 +121,12 @@ async function main(): Promise<void> {
         for (const target of rotate(targetsOf(scenario, config), repeat)) {
           try {
             if (scenario === 'ask') record(await runAskScenario(context, target, repeat));
-            else if (scenario === 'idle-memory') record(await runIdleMemoryScenario(context, target, repeat));
+            else if (scenario === 'client')
+              record(await runClientLibraryScenario(context, target as 'sss' | 'raw-ws', repeat));
+            else if (scenario === 'publish') {
+              record(await runPublishCostScenario(context, target, repeat, 0));
+              record(await runPublishCostScenario(context, target, repeat, config.publish.stored));
+            } else if (scenario === 'idle-memory') record(await runIdleMemoryScenario(context, target, repeat));
             else record(await runFanOutScenario(context, target, repeat, scenario));
           } catch (error) {
             record(failedSample(scenario, target, repeat, error));
