@@ -13,8 +13,10 @@ import type { TargetName } from './load/wire-protocols.js';
 import {
   LOAD_CORE,
   runAskScenario,
+  runClientLibraryScenario,
   runFanOutScenario,
   runIdleMemoryScenario,
+  runPublishCostScenario,
   runRecoveryScenario,
   type Sample,
   type ScenarioContext,
@@ -46,10 +48,13 @@ function rotate<T>(items: T[], repeat: number): T[] {
 /**
  * History off only changes the multi-instance fan-out; elsewhere it would be ours again. The Redis
  * Cluster runs in the one-channel fan-out (one Redis against a cluster, both with history). Many
- * channels with MongoDB history only on request: on FerretDB its setup alone outlasts the run.
+ * channels runs ours with MongoDB history too unless BENCH_MANY_HISTORY=0.
  */
 function targetsOf(scenario: ScenarioName, config: BenchConfig): TargetName[] {
-  const fanOut = scenario === 'fan-out' || scenario === 'many-channels';
+  // A client library, or a stored publish: ours against what `ws` alone does.
+  if (scenario === 'client' || scenario === 'publish')
+    return config.targets.filter((target) => target === 'raw-ws' || target === 'sss');
+  const fanOut = scenario === 'fan-out' || scenario === 'fan-out-saturated' || scenario === 'many-channels';
   return config.targets.filter(
     (target) =>
       (fanOut || target !== 'sss-history-off') &&
@@ -77,7 +82,9 @@ async function main(): Promise<void> {
   // The runner itself stays off the servers' core.
   pinTo(process.pid, LOAD_CORE);
   const startedAt = new Date();
-  const needsServices = config.scenarios.some((scenario) => scenario !== 'ask' && scenario !== 'idle-memory');
+  const needsServices = config.scenarios.some(
+    (scenario) => scenario !== 'ask' && scenario !== 'idle-memory' && scenario !== 'client',
+  );
   const withCluster = config.scenarios.includes('fan-out') && config.targets.includes('sss-cluster');
   const services = needsServices ? await BenchServices.start(LOAD_CORE, withCluster) : undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -98,10 +105,12 @@ async function main(): Promise<void> {
     for (const scenario of config.scenarios) {
       if (scenario === 'recovery') {
         if (!config.targets.includes('sss')) continue;
-        try {
-          for (const sample of await runRecoveryScenario(context)) record(sample);
-        } catch (error) {
-          record(failedSample(scenario, 'sss', 0, error));
+        for (const source of ['memory', 'store'] as const) {
+          try {
+            for (const sample of await runRecoveryScenario(context, source)) record(sample);
+          } catch (error) {
+            record(failedSample(scenario, 'sss', 0, error));
+          }
         }
         continue;
       }
@@ -115,7 +124,12 @@ async function main(): Promise<void> {
         for (const target of rotate(targetsOf(scenario, config), repeat)) {
           try {
             if (scenario === 'ask') record(await runAskScenario(context, target, repeat));
-            else if (scenario === 'idle-memory') record(await runIdleMemoryScenario(context, target, repeat));
+            else if (scenario === 'client')
+              record(await runClientLibraryScenario(context, target as 'sss' | 'raw-ws', repeat));
+            else if (scenario === 'publish') {
+              record(await runPublishCostScenario(context, target, repeat, 0));
+              record(await runPublishCostScenario(context, target, repeat, config.publish.stored));
+            } else if (scenario === 'idle-memory') record(await runIdleMemoryScenario(context, target, repeat));
             else record(await runFanOutScenario(context, target, repeat, scenario));
           } catch (error) {
             record(failedSample(scenario, target, repeat, error));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { totalCpuMicros, totalUserMicros } from '../support/proc-stat.js';
 import { percentile, SampleBuffer } from '../support/stats.js';
@@ -79,6 +80,8 @@ export async function runFanOut(params: FanOutParams): Promise<FanOutResult> {
   let outOfOrder = 0;
   let measureStart = Number.POSITIVE_INFINITY;
   let measureEnd = Number.POSITIVE_INFINITY;
+  let measuring = false;
+  let arrivedInWindow = 0;
   const latencies = new SampleBuffer();
   connections.forEach((connection, index) => {
     const channels = states[index];
@@ -93,6 +96,7 @@ export async function runFanOut(params: FanOutParams): Promise<FanOutResult> {
         state.seq = message.seq;
       }
       delivered++;
+      if (measuring) arrivedInWindow++;
       if (ts >= measureStart && ts < measureEnd) {
         measuredDelivered++;
         latencies.push(performance.now() - ts);
@@ -104,14 +108,22 @@ export async function runFanOut(params: FanOutParams): Promise<FanOutResult> {
   const counters = new Uint32Array(params.channels);
   let published = 0;
   let publishErrors = 0;
+  let measuredPublishes = 0;
+  let ackedInTime = 0;
   const publishOne = () => {
     const channel = published % params.channels;
     published++;
-    const data = `{"n":${++counters[channel]},"ts":${performance.now()}}`;
+    const sentAt = performance.now();
+    const data = `{"n":${++counters[channel]},"ts":${sentAt}}`;
     const name = channelName(channel);
+    const inWindow = measuring;
+    if (inWindow) measuredPublishes++;
     publisher.call(
       (id) => protocol.publish(id, name, data),
-      (reply) => reply.error && publishErrors++,
+      (reply) => {
+        if (reply.error) publishErrors++;
+        else if (inWindow && performance.now() - sentAt <= ACK_IN_TIME_MS) ackedInTime++;
+      },
     );
   };
   const publishFor = async (ms: number) => {
@@ -136,9 +148,15 @@ export async function runFanOut(params: FanOutParams): Promise<FanOutResult> {
   const userBefore = totalUserMicros(params.serverPids, params.ticksPerSecond);
   measureStart = performance.now();
   const fromUs = monotonicMicros();
+  measuring = true;
   const publishes = await publishFor(params.measureMs);
+  measuring = false;
+  const arrivalsPerSecond = arrivedInWindow / ((performance.now() - measureStart) / 1000);
   measureEnd = performance.now();
   await drain();
+  // Answers still on their way count against the bound only once it has passed.
+  for (const waitUntil = measureEnd + ACK_IN_TIME_MS; performance.now() < waitUntil && ackedInTime < measuredPublishes;)
+    await sleep(20);
   const cpuMicros = totalCpuMicros(params.serverPids, params.ticksPerSecond) - cpuBefore;
   const userMicros = totalUserMicros(params.serverPids, params.ticksPerSecond) - userBefore;
   const toUs = monotonicMicros();
@@ -163,5 +181,17 @@ export async function runFanOut(params: FanOutParams): Promise<FanOutResult> {
     totalDelivered: delivered,
     outOfOrder,
     publishErrors,
+    arrivalsPerSecond,
+    ackedInTimePercent: (100 * ackedInTime) / Math.max(1, measuredPublishes),
+    serverPeakRssMB: Math.max(...params.serverPids.map(peakRssMB)),
   };
+}
+
+/** A publish is acknowledged in time when its answer arrives within this (ms). */
+const ACK_IN_TIME_MS = 10_000;
+
+/** The most resident memory a process has had (VmHWM), MB. */
+function peakRssMB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
 }

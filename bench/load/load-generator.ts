@@ -5,9 +5,18 @@
  */
 import { announceReady, serveControl } from '../support/control.js';
 import { runAsk } from './ask.load.js';
+import { runClientLibrary } from './client-library.load.js';
 import { runFanOut } from './fan-out.load.js';
 import { IdlePool } from './idle.load.js';
-import type { AskParams, FanOutParams, IdleOpenParams, RecoveryParams } from './load-params.js';
+import type {
+  AskParams,
+  ClientLibraryParams,
+  FanOutParams,
+  IdleOpenParams,
+  PublishCostParams,
+  RecoveryParams,
+} from './load-params.js';
+import { runPublishCost } from './publish-cost.load.js';
 import { runRecovery } from './recovery.load.js';
 
 const idle = new IdlePool();
@@ -16,6 +25,8 @@ serveControl({
   ask: (params) => runAsk(params as AskParams),
   fanOut: (params) => runFanOut(params as FanOutParams),
   recovery: (params) => runRecovery(params as RecoveryParams),
+  clientLibrary: (params) => runClientLibrary(params as ClientLibraryParams),
+  publishCost: (params) => runPublishCost(params as PublishCostParams),
   openIdle: (params) => idle.open(params as IdleOpenParams),
   closeIdle: () => idle.closeAll(),
 });

@@ -68,6 +68,12 @@ export interface FanOutResult {
   totalDelivered: number;
   outOfOrder: number;
   publishErrors: number;
+  /** Deliveries that arrived during the measured window, per second (throughput at saturation). */
+  arrivalsPerSecond: number;
+  /** Publishes of the measured window acknowledged within 10 s. */
+  ackedInTimePercent: number;
+  /** The largest peak RSS (VmHWM) among the servers, MB. */
+  serverPeakRssMB: number;
 }
 
 export interface IdleOpenParams {
@@ -77,6 +83,11 @@ export interface IdleOpenParams {
 }
 
 export interface RecoveryParams {
+  /**
+   * `memory`: another client follows the channel on the recovering instance all along, so it has
+   * the missed messages in memory; `store`: nobody does, so it reads them from MongoDB.
+   */
+  source: 'memory' | 'store';
   serverPids: number[];
   ticksPerSecond: number;
   origins: string[];
@@ -94,4 +105,48 @@ export interface RecoverySample {
   received: number;
   recovered: boolean;
   inOrder: boolean;
+}
+
+export interface ClientLibraryParams {
+  /** Whose client runs in the load generator: ours (`SssClient`) or a bare `ws` client. */
+  client: 'sss' | 'raw-ws';
+  origin: string;
+  /** Connections subscribed to the channel the server publishes bursts to. */
+  subscribers: number;
+  /** Publishes per burst (the next burst once the last one is stored). */
+  burst: number;
+  connections: number;
+  inFlight: number;
+  warmupMs: number;
+  measureMs: number;
+}
+
+export interface ClientLibraryResult {
+  deliveries: number;
+  /** The load generator's own CPU over the delivery window (µs). */
+  deliveryCpuMicros: number;
+  deliveriesPerSecond: number;
+  asks: number;
+  /** The load generator's own CPU over the ask window (µs). */
+  askCpuMicros: number;
+  asksPerSecond: number;
+}
+
+export interface PublishCostParams {
+  target: TargetName;
+  origin: string;
+  serverPids: number[];
+  ticksPerSecond: number;
+  /** Publishes per second, one at a time (open loop). */
+  rate: number;
+  warmupMs: number;
+  measureMs: number;
+}
+
+export interface PublishCostResult {
+  publishes: number;
+  errors: number;
+  cpuMicros: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
 }

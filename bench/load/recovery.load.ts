@@ -16,6 +16,9 @@ export async function runRecovery(params: RecoveryParams): Promise<RecoverySampl
   const recoveringPid = params.serverPids[1];
   const name = channelName(0);
   const publisher = await BenchConnection.open(protocol, firstOrigin);
+  // Keeps the recovering instance on the channel, so that it has the missed messages in memory.
+  const watcher = params.source === 'memory' ? await BenchConnection.open(protocol, secondOrigin) : undefined;
+  await watcher?.request((id) => protocol.subscribe(id, name));
   const samples: RecoverySample[] = [];
   for (let sample = 0; sample < params.samples; sample++) {
     // Follow the channel until one live message arrived, then leave: that is the position to recover from.
@@ -57,5 +60,6 @@ export async function runRecovery(params: RecoveryParams): Promise<RecoverySampl
     await returning.close();
   }
   publisher.terminate();
+  watcher?.terminate();
   return samples;
 }

@@ -2,8 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mongoose from 'mongoose';
 import type {
   AskResult,
+  ClientLibraryResult,
+  PublishCostResult,
   FanOutParams,
   FanOutResult,
   MeasuredWindow,
@@ -188,23 +191,26 @@ export async function runFanOutScenario(
   context: ScenarioContext,
   target: TargetName,
   repeat: number,
-  scenario: 'fan-out' | 'many-channels',
+  scenario: 'fan-out' | 'fan-out-saturated' | 'many-channels',
 ): Promise<Sample> {
   const { config } = context;
+  const oneChannel = (subscribers: number, rate: number) => ({
+    connections: subscribers,
+    channels: 1,
+    subscribersPerChannel: subscribers,
+    rate,
+  });
   const shape =
     scenario === 'fan-out'
-      ? {
-          connections: config.fanOut.subscribers,
-          channels: 1,
-          subscribersPerChannel: config.fanOut.subscribers,
-          rate: config.fanOut.rate,
-        }
-      : {
-          connections: config.manyChannels.connections,
-          channels: config.manyChannels.channels,
-          subscribersPerChannel: config.manyChannels.subscribersPerChannel,
-          rate: config.manyChannels.rate,
-        };
+      ? oneChannel(config.fanOut.subscribers, config.fanOut.rate)
+      : scenario === 'fan-out-saturated'
+        ? oneChannel(config.saturated.subscribers, config.saturated.rate)
+        : {
+            connections: config.manyChannels.connections,
+            channels: config.manyChannels.channels,
+            subscribersPerChannel: config.manyChannels.subscribersPerChannel,
+            rate: config.manyChannels.rate,
+          };
   const env = clusterEnv(context, target);
   return withProcesses(context, target, 2, `${scenario}-r${repeat}`, env, async (servers, load) => {
     const params: FanOutParams = {
@@ -234,6 +240,9 @@ export async function runFanOutScenario(
         outOfOrder: result.outOfOrder,
         publishErrors: result.publishErrors,
         setupSeconds: result.setupSeconds,
+        arrivalsPerSecond: result.arrivalsPerSecond,
+        ackedInTimePercent: result.ackedInTimePercent,
+        serverPeakRssMB: result.serverPeakRssMB,
       },
       details: result,
     };
@@ -270,11 +279,15 @@ export async function runIdleMemoryScenario(
   });
 }
 
-export async function runRecoveryScenario(context: ScenarioContext): Promise<Sample[]> {
+export async function runRecoveryScenario(
+  context: ScenarioContext,
+  source: RecoveryParams['source'],
+): Promise<Sample[]> {
   const { config } = context;
   const env = clusterEnv(context, 'sss');
-  return withProcesses(context, 'sss', 2, 'recovery', env, async (servers, load) => {
+  return withProcesses(context, 'sss', 2, `recovery-${source}`, env, async (servers, load) => {
     const params: RecoveryParams = {
+      source,
       origins: servers.map(origin),
       serverPids: servers.map((server) => server.pid),
       ticksPerSecond: context.ticksPerSecond,
@@ -282,18 +295,129 @@ export async function runRecoveryScenario(context: ScenarioContext): Promise<Sam
       samples: config.recovery.samples,
     };
     const samples = await load.request<RecoverySample[]>('recovery', params);
+    // Both sources share the scenario's rows: each metric name says which it is.
     return samples.map((sample, index) => ({
       scenario: 'recovery',
       target: 'sss',
       repeat: index,
       metrics: {
-        connectToAllMs: sample.connectToAllMs,
-        subscribeToAllMs: sample.subscribeToAllMs,
-        cpuPerMessageUs: sample.cpuMicros / Math.max(1, sample.received),
-        receivedPercent: (100 * sample.received) / config.recovery.missed,
+        [`${source}ConnectToAllMs`]: sample.connectToAllMs,
+        [`${source}SubscribeToAllMs`]: sample.subscribeToAllMs,
+        [`${source}CpuPerMessageUs`]: sample.cpuMicros / Math.max(1, sample.received),
+        [`${source}ReceivedPercent`]: (100 * sample.received) / config.recovery.missed,
       },
       details: sample,
       error: sample.recovered && sample.inOrder ? undefined : 'not recovered in order',
     }));
+  });
+}
+
+/**
+ * The client library's own cost: the load generator runs our `SssClient` (target `sss`) or a bare
+ * `ws` client (target `raw-ws`) against the same server (ours, embedded scaler), and measures its
+ * own CPU per delivery and per ask.
+ */
+export async function runClientLibraryScenario(
+  context: ScenarioContext,
+  client: 'sss' | 'raw-ws',
+  repeat: number,
+): Promise<Sample> {
+  const { config } = context;
+  return withProcesses(context, 'sss', 1, `client-${client}-r${repeat}`, {}, async ([server], load) => {
+    const result = await load.request<ClientLibraryResult>('clientLibrary', {
+      client,
+      origin: origin(server),
+      subscribers: config.client.subscribers,
+      burst: config.client.burst,
+      connections: config.client.connections,
+      inFlight: config.client.inFlight,
+      warmupMs: config.warmupMs,
+      measureMs: config.measureMs,
+    });
+    return {
+      scenario: 'client',
+      target: client,
+      repeat,
+      metrics: {
+        clientCpuPerDeliveryUs: result.deliveryCpuMicros / result.deliveries,
+        deliveriesPerSecond: result.deliveriesPerSecond,
+        clientCpuPerAskUs: result.askCpuMicros / result.asks,
+        asksPerSecond: result.asksPerSecond,
+      },
+      details: result,
+    };
+  });
+}
+
+const FILLER_CHANNELS = 2_000;
+
+/**
+ * Puts `count` messages of other channels into a target's history before it starts, in the shape
+ * it stores them (ours: `sss_messages`, as `MessageStore` writes them), spread over enough
+ * channels that none exceeds the retention.
+ */
+async function fillHistory(mongoUrl: string, target: TargetName, count: number): Promise<void> {
+  if (count === 0) return;
+  const client = await new mongoose.mongo.MongoClient(mongoUrl).connect();
+  try {
+    const collection = client.db().collection(isOurs(target) ? 'sss_messages' : 'messages');
+    const at = new Date();
+    const json = '{"text":"a chat line of a modest size","n":1}';
+    for (let first = 0; first < count; first += 1_000) {
+      const documents = Array.from({ length: Math.min(1_000, count - first) }, (_, offset) => {
+        const index = first + offset;
+        const channel = `filler/${index % FILLER_CHANNELS}`;
+        const seq = Math.floor(index / FILLER_CHANNELS) + 1;
+        return isOurs(target)
+          ? { _id: new mongoose.mongo.ObjectId(), c: channel, s: seq, e: 'filler', t: 'm', j: json, at }
+          : { c: channel, d: JSON.parse(json) as unknown, at };
+      });
+      await collection.insertMany(documents, { ordered: false });
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * What a publish with history costs the instance that takes it, one publish at a time, against a
+ * bare `ws` relay that does a driver `insertOne` and a Redis `PUBLISH` (target `raw-ws`): with an
+ * empty history (`stored` 0) and with `stored` messages of other channels already stored.
+ */
+export async function runPublishCostScenario(
+  context: ScenarioContext,
+  target: TargetName,
+  repeat: number,
+  stored: number,
+): Promise<Sample> {
+  const { config } = context;
+  if (!context.services) throw new Error('Redis and MongoDB were not started');
+  const mongoUrl = context.services.newMongoUrl();
+  await fillHistory(mongoUrl, target, stored);
+  const env: NodeJS.ProcessEnv = { REDIS_URL: context.services.redis.url, MONGO_URL: mongoUrl };
+  const label = `publish-${stored}-r${repeat}`;
+  return withProcesses(context, target, 1, label, env, async ([server], load) => {
+    const result = await load.request<PublishCostResult>('publishCost', {
+      target,
+      origin: origin(server),
+      serverPids: [server.pid],
+      ticksPerSecond: context.ticksPerSecond,
+      rate: config.publish.rate,
+      warmupMs: config.warmupMs,
+      measureMs: config.measureMs,
+    });
+    const prefix = stored === 0 ? 'empty' : 'stored';
+    return {
+      scenario: 'publish',
+      target,
+      repeat,
+      metrics: {
+        [`${prefix}CpuPerPublishUs`]: result.cpuMicros / Math.max(1, result.publishes),
+        [`${prefix}P50Ms`]: result.latencyP50Ms,
+        [`${prefix}P99Ms`]: result.latencyP99Ms,
+        [`${prefix}Errors`]: result.errors,
+      },
+      details: { ...result, stored },
+    };
   });
 }

@@ -1,8 +1,18 @@
 import type { TargetName } from '../load/wire-protocols.js';
 
-export type ScenarioName = 'ask' | 'fan-out' | 'idle-memory' | 'recovery' | 'many-channels';
+export type ScenarioName =
+  'ask' | 'client' | 'fan-out' | 'fan-out-saturated' | 'publish' | 'idle-memory' | 'recovery' | 'many-channels';
 
-export const ALL_SCENARIOS: ScenarioName[] = ['ask', 'fan-out', 'idle-memory', 'recovery', 'many-channels'];
+export const ALL_SCENARIOS: ScenarioName[] = [
+  'ask',
+  'client',
+  'fan-out',
+  'fan-out-saturated',
+  'publish',
+  'idle-memory',
+  'recovery',
+  'many-channels',
+];
 export const ALL_TARGETS: TargetName[] = ['raw-ws', 'socket-io', 'sss', 'sss-history-off', 'sss-cluster'];
 
 /** Every knob of a run; each has an environment variable (see bench/README.md). */
@@ -15,6 +25,12 @@ export interface BenchConfig {
   warmupMs: number;
   measureMs: number;
   fanOut: { subscribers: number; rate: number };
+  /** Fan-out asked for more than the servers can deliver. */
+  saturated: { subscribers: number; rate: number };
+  /** The client library's own cost (see client-library.load.ts). */
+  client: { subscribers: number; burst: number; connections: number; inFlight: number };
+  /** One stored publish at a time, with an empty history and with `stored` messages already in it. */
+  publish: { rate: number; stored: number };
   idle: { connections: number };
   recovery: { missed: number; samples: number };
   manyChannels: {
@@ -23,7 +39,7 @@ export interface BenchConfig {
     connections: number;
     rate: number;
     repeats: number;
-    /** Also run ours with MongoDB history (slow to set up on FerretDB: see bench/README.md). */
+    /** Also run ours with MongoDB history (on by default; `BENCH_MANY_HISTORY=0` leaves it out). */
     withHistory: boolean;
   };
   drainTimeoutMs: number;
@@ -73,6 +89,20 @@ export function readBenchConfig(defaultOutDir: string): BenchConfig {
       subscribers: numberFrom('BENCH_FANOUT_SUBSCRIBERS', 1_000),
       rate: numberFrom('BENCH_FANOUT_RATE', 20),
     },
+    saturated: {
+      subscribers: numberFrom('BENCH_SATURATED_SUBSCRIBERS', 100),
+      rate: numberFrom('BENCH_SATURATED_RATE', 2_000),
+    },
+    client: {
+      subscribers: numberFrom('BENCH_CLIENT_SUBSCRIBERS', 50),
+      burst: numberFrom('BENCH_CLIENT_BURST', 100),
+      connections: numberFrom('BENCH_CLIENT_CONNECTIONS', 16),
+      inFlight: numberFrom('BENCH_CLIENT_IN_FLIGHT', 8),
+    },
+    publish: {
+      rate: numberFrom('BENCH_PUBLISH_RATE', 100),
+      stored: numberFrom('BENCH_PUBLISH_STORED', 100_000),
+    },
     idle: { connections: numberFrom('BENCH_IDLE_CONNECTIONS', 5_000) },
     recovery: {
       missed: numberFrom('BENCH_RECOVERY_MISSED', 1_000),
@@ -84,7 +114,7 @@ export function readBenchConfig(defaultOutDir: string): BenchConfig {
       connections: numberFrom('BENCH_MANY_CONNECTIONS', 1_000),
       rate: numberFrom('BENCH_MANY_RATE', 1_000),
       repeats: numberFrom('BENCH_MANY_REPEATS', Math.min(repeats, 2)),
-      withHistory: process.env.BENCH_MANY_HISTORY === '1',
+      withHistory: process.env.BENCH_MANY_HISTORY !== '0',
     },
     drainTimeoutMs: numberFrom('BENCH_DRAIN_TIMEOUT_MS', 15_000),
     setupTimeoutMs: numberFrom('BENCH_SETUP_TIMEOUT_MS', 120_000),

@@ -15,6 +15,10 @@ export class Heartbeat {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastSentAt = 0;
   private lastReceivedAt = 0;
+  // NOTE: frames only raise flags; the timer turns them into times. A clock read per frame costs
+  // more than the heartbeat is worth on a busy connection, and the timer's granularity is the same.
+  private sentSinceCheck = false;
+  private receivedSinceCheck = false;
 
   /**
    * @param handlers what to do on a ping or a death.
@@ -36,9 +40,13 @@ export class Heartbeat {
     if (!(interval > 0)) return;
     const deadAfter = 2 * interval + this.grace;
     this.lastSentAt = this.lastReceivedAt = Date.now();
+    this.sentSinceCheck = this.receivedSinceCheck = false;
     this.timer = setInterval(
       () => {
         const now = Date.now();
+        if (this.sentSinceCheck) this.lastSentAt = now;
+        if (this.receivedSinceCheck) this.lastReceivedAt = now;
+        this.sentSinceCheck = this.receivedSinceCheck = false;
         if (now - this.lastReceivedAt >= deadAfter) {
           this.stop();
           this.handlers.dead();
@@ -58,11 +66,11 @@ export class Heartbeat {
 
   /** The client sent a frame (a ping included). */
   sent(): void {
-    this.lastSentAt = Date.now();
+    this.sentSinceCheck = true;
   }
 
   /** A frame arrived. */
   received(): void {
-    this.lastReceivedAt = Date.now();
+    this.receivedSinceCheck = true;
   }
 }

@@ -4,22 +4,52 @@ import { SssClientError, SssClientErrorCode } from './sss-client.error.js';
 /** The frames that answer a request (`err` fails it instead). */
 export type ReplyFrame = ResponseFrame | AckFrame | SubscribedFrame;
 
-interface PendingRequest {
-  readonly payload: string;
+/** One request waiting for its answer (a class, not closures: one object per request). */
+class PendingRequest<R = unknown> {
   /** False while queued for a connection that is not open yet. */
-  sent: boolean;
-  /** Runs synchronously on the reply, so state it sets up is in place before the next frame. */
-  readonly settle: (reply: ReplyFrame) => void;
-  readonly fail: (error: SssClientError) => void;
+  sent = false;
+  /** When it times out (`Date.now()` ms); `Infinity` waits forever. */
+  readonly deadline: number;
+
+  constructor(
+    readonly id: number,
+    readonly payload: string,
+    /** ms, queued time included; `Infinity` waits forever. */
+    readonly timeout: number,
+    private readonly accept: (reply: ReplyFrame) => R,
+    private readonly resolve: (value: R) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.deadline = Number.isFinite(timeout) ? Date.now() + timeout : Infinity;
+  }
+
+  /** Runs synchronously on the reply, so state `accept` sets up is in place before the next frame. */
+  settle(reply: ReplyFrame): void {
+    try {
+      this.resolve(this.accept(reply));
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+
+  fail(error: SssClientError): void {
+    this.reject(error);
+  }
 }
 
 /**
- * The requests waiting for an answer, by id: picks the ids, runs each request's timeout, holds
- * requests made while disconnected until `sendQueued`, and settles or fails them.
+ * The requests waiting for an answer, by id: picks the ids, runs the timeouts, holds requests made
+ * while disconnected until `sendQueued`, and settles or fails them.
+ *
+ * NOTE: one timer serves every request: it is armed for the earliest deadline and, when it fires,
+ * fails what expired and re-arms for the next one. A timer, a closure and a clearTimeout per request
+ * cost about a fifth of the client's time per ask.
  */
 export class PendingRequests {
   private readonly requests = new Map<number, PendingRequest>();
   private nextId = 1;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armedFor = Infinity;
 
   /** @param send writes one payload to the current socket. */
   constructor(private readonly send: (payload: string) => void) {}
@@ -58,35 +88,10 @@ export class PendingRequests {
         );
         return;
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
-        clearTimeout(timer);
-        this.requests.delete(id);
-      };
-      const request: PendingRequest = {
-        payload,
-        sent: false,
-        settle: (reply) => {
-          finish();
-          try {
-            resolve(accept(reply));
-          } catch (error) {
-            reject(error);
-          }
-        },
-        fail: (error) => {
-          finish();
-          reject(error);
-        },
-      };
-      if (Number.isFinite(timeout)) {
-        timer = setTimeout(
-          () => request.fail(new SssClientError(SssClientErrorCode.Timeout, `No answer within ${timeout} ms`, { id })),
-          timeout,
-        );
-      }
-      this.requests.set(id, request);
-      if (connected) this.sendRequest(request);
+      const request = new PendingRequest(id, payload, timeout, accept, resolve, reject);
+      this.requests.set(id, request as PendingRequest);
+      if (request.deadline < this.armedFor) this.arm(request.deadline);
+      if (connected) this.sendRequest(request as PendingRequest);
     });
   }
 
@@ -94,6 +99,7 @@ export class PendingRequests {
   settle(reply: ReplyFrame): boolean {
     const request = this.requests.get(reply.id);
     if (!request?.sent) return false;
+    this.remove(request);
     request.settle(reply);
     return true;
   }
@@ -102,6 +108,7 @@ export class PendingRequests {
   fail(id: number, error: SssClientError): boolean {
     const request = this.requests.get(id);
     if (!request?.sent) return false;
+    this.remove(request);
     request.fail(error);
     return true;
   }
@@ -116,13 +123,54 @@ export class PendingRequests {
   /** The connection dropped: fails every request already sent (its answer is lost); queued ones wait on. */
   failSent(error: SssClientError): void {
     for (const request of [...this.requests.values()]) {
-      if (request.sent) request.fail(error);
+      if (!request.sent) continue;
+      this.remove(request);
+      request.fail(error);
     }
   }
 
   /** Fails every request, sent or queued. */
   failAll(error: SssClientError): void {
-    for (const request of [...this.requests.values()]) request.fail(error);
+    for (const request of [...this.requests.values()]) {
+      this.remove(request);
+      request.fail(error);
+    }
+  }
+
+  private remove(request: PendingRequest): void {
+    this.requests.delete(request.id);
+    if (this.requests.size === 0) this.disarm();
+  }
+
+  private arm(deadline: number): void {
+    clearTimeout(this.timer);
+    this.armedFor = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = Infinity;
+  }
+
+  /** Fails every request whose deadline passed, then waits for the next deadline. */
+  private expire(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const request of [...this.requests.values()]) {
+      if (request.deadline <= now) {
+        this.remove(request);
+        request.fail(
+          new SssClientError(SssClientErrorCode.Timeout, `No answer within ${request.timeout} ms`, {
+            id: request.id,
+          }),
+        );
+      } else if (request.deadline < next) next = request.deadline;
+    }
+    if (next < this.armedFor) this.arm(next);
   }
 
   private sendRequest(request: PendingRequest): void {

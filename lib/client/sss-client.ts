@@ -196,25 +196,12 @@ export class SssClient {
    * While the client reconnects the request waits, its timeout running.
    */
   ask<T = unknown>(topic: string, data?: unknown, options: SssRequestOptions = {}): Promise<T> {
-    return this.request(
-      (id) => ({ t: 'ask', id, topic, data }),
-      options.timeout,
-      (reply) => {
-        expectReply(reply, 'res');
-        return reply.data as T;
-      },
-    );
+    return this.request((id) => ({ t: 'ask', id, topic, data }), options.timeout, acceptResponse as Accept<T>);
   }
 
   /** Tells the server something; resolves once a handler accepted it (`ack`). Rejects like `ask`. */
   tell(topic: string, data?: unknown, options: SssRequestOptions = {}): Promise<void> {
-    return this.request(
-      (id) => ({ t: 'tell', id, topic, data }),
-      options.timeout,
-      (reply) => {
-        expectReply(reply, 'ack');
-      },
-    );
+    return this.request((id) => ({ t: 'tell', id, topic, data }), options.timeout, acceptAck);
   }
 
   /**
@@ -586,6 +573,18 @@ function buildUrl(url: string): string {
   else if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
   parsed.searchParams.set('v', String(PROTOCOL_VERSION));
   return parsed.toString();
+}
+
+type Accept<R> = (reply: ReplyFrame) => R;
+
+// Module-level, so that an ask or a tell allocates no closure for its answer.
+function acceptResponse(reply: ReplyFrame): unknown {
+  expectReply(reply, 'res');
+  return reply.data;
+}
+
+function acceptAck(reply: ReplyFrame): void {
+  expectReply(reply, 'ack');
 }
 
 function expectReply<T extends ReplyFrame['t']>(

@@ -4,10 +4,14 @@
  * subscribers and forwards every message to them, JSON-stringifying the frame once per subscriber
  * as naive code does (`BENCH_RAW_RELAY=once` builds it once per message instead).
  *
+ * With MONGO_URL (the publish-cost scenario), a publish is first inserted into MongoDB with the
+ * driver's `insertOne` (no order, no seq: the least a stored publish can cost), then relayed.
+ *
  * Frames have the same shape as ours (`{"t":"ask","id":1,"topic":"echo","data":…}` → `res`), so
  * that both move the same bytes.
  */
 import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { announceReady, serveControl } from '../../support/control.js';
 
@@ -20,9 +24,11 @@ interface ClientFrame {
 }
 
 const redisUrl = process.env.REDIS_URL;
+const mongoUrl = process.env.MONGO_URL;
 const stringifyOnce = process.env.BENCH_RAW_RELAY === 'once';
 const REDIS_PREFIX = 'relay:';
 
+const history = mongoUrl ? new mongoose.mongo.MongoClient(mongoUrl).db().collection('messages') : undefined;
 const publisher = redisUrl ? new Redis(redisUrl, { enableAutoPipelining: true }) : undefined;
 const subscriber = publisher?.duplicate();
 /** Channel → local subscribers. */
@@ -85,9 +91,18 @@ wss.on('connection', (ws) => {
         void subscribe(ws, frame.channel).then(() => ws.send(JSON.stringify({ t: 'subbed', id: frame.id })));
         return;
       case 'pub':
-        void publisher
-          ?.publish(REDIS_PREFIX + frame.channel, JSON.stringify({ channel: frame.channel, data: frame.data }))
-          .then(() => ws.send(JSON.stringify({ t: 'ack', id: frame.id })));
+        void (history?.insertOne({ c: frame.channel, d: frame.data, at: new Date() }) ?? Promise.resolve())
+          .then(() =>
+            publisher?.publish(
+              REDIS_PREFIX + frame.channel,
+              JSON.stringify({ channel: frame.channel, data: frame.data }),
+            ),
+          )
+          .then(
+            () => ws.send(JSON.stringify({ t: 'ack', id: frame.id })),
+            (error: Error) =>
+              ws.send(JSON.stringify({ t: 'err', id: frame.id, code: 'UNAVAILABLE', message: error.message })),
+          );
         return;
     }
   });

@@ -62,6 +62,26 @@ describe('PendingRequests', () => {
     expect(pending.size).toBe(1);
   });
 
+  it('serves every timeout with one timer, the shortest first, whatever the order they came in', async () => {
+    const { pending } = create();
+    const long = pending.add(ask('long'), 1000, data, true).catch((error: unknown) => error);
+    const short = pending.add(ask('short'), 100, data, true).catch((error: unknown) => error);
+    const answered = pending.add(ask('answered'), 50, data, true);
+    expect(vi.getTimerCount()).toBe(1);
+    pending.settle({ t: 'res', id: 3, data: 'in time' });
+    await expect(answered).resolves.toBe('in time');
+    vi.advanceTimersByTime(99);
+    expect(pending.size).toBe(2);
+    vi.advanceTimersByTime(1);
+    await expect(short).resolves.toMatchObject({ code: 'TIMEOUT', details: { id: 2 } });
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(899);
+    expect(pending.size).toBe(1);
+    vi.advanceTimersByTime(1);
+    await expect(long).resolves.toMatchObject({ code: 'TIMEOUT', message: 'No answer within 1000 ms' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('fails a sent request on its err, and on a drop fails the sent ones only', async () => {
     const { pending } = create();
     const refused = pending.add(ask('secret'), 1000, data, true);
