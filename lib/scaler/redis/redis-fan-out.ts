@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ScalerSignal } from '../scaler.interface.js';
+import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
+import { withinTimeout } from '../within-timeout.js';
 
 /** What a scaler hears from its Redis fan-out. */
 export interface FanOutListener {
@@ -14,6 +16,9 @@ export interface FanOutListener {
    */
   onReconnected(): void;
 }
+
+/** How long a health check waits for Redis to answer a PING. */
+const HEALTH_TIMEOUT_MS = 1_000;
 
 /** How long close() waits for publishes still on their way to Redis. */
 const FLUSH_TIMEOUT_MS = 2_000;
@@ -32,6 +37,8 @@ export class RedisFanOut {
   private subscriber?: Redis;
   private listener?: FanOutListener;
   private subscriberWasReady = false;
+  /** Where Redis errors are counted; set by the scaler's `useMetrics()`. */
+  metrics: ScalerMetrics = NO_SCALER_METRICS;
 
   constructor(
     private readonly redis: string | Redis,
@@ -48,8 +55,14 @@ export class RedisFanOut {
     this.subscriber = subscriber;
     subscriber.on('message', (redisChannel: string, payload: string) => this.onRedisMessage(redisChannel, payload));
     subscriber.on('ready', () => this.onSubscriberReady());
-    publisher.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    subscriber.on('error', (error: Error) => this.logger.warn(`Redis subscriber: ${error.message}`));
+    publisher.on('error', (error: Error) => {
+      this.metrics.backendError('redis');
+      this.logger.warn(`Redis: ${error.message}`);
+    });
+    subscriber.on('error', (error: Error) => {
+      this.metrics.backendError('redis');
+      this.logger.warn(`Redis subscriber: ${error.message}`);
+    });
     await subscriber.subscribe(this.signalChannel);
   }
 
@@ -73,7 +86,10 @@ export class RedisFanOut {
       .publish(this.redisChannelOf(channel), payload)
       .then(
         () => undefined,
-        (error: Error) => this.logger.warn(`fan-out of ${what}: ${error.message}`),
+        (error: Error) => {
+          this.metrics.backendError('redis');
+          this.logger.warn(`fan-out of ${what}: ${error.message}`);
+        },
       )
       .finally(() => this.inFlight.delete(sent));
     this.inFlight.add(sent);
@@ -89,6 +105,25 @@ export class RedisFanOut {
 
   async unsubscribe(channel: string): Promise<void> {
     await this.requireSubscriber().unsubscribe(this.redisChannelOf(channel));
+  }
+
+  /** Whether both connections are ready and Redis answers a PING in time. */
+  async health(): Promise<ScalerHealth[string]> {
+    const publisher = this.publisherConnection;
+    const subscriber = this.subscriber;
+    if (!publisher || !subscriber) return { up: false, message: 'not connected' };
+    for (const [name, connection] of [
+      ['publisher', publisher],
+      ['subscriber', subscriber],
+    ] as const) {
+      if (connection.status !== 'ready') return { up: false, message: `${name} connection is ${connection.status}` };
+    }
+    try {
+      await withinTimeout(publisher.ping(), HEALTH_TIMEOUT_MS, `no answer to PING within ${HEALTH_TIMEOUT_MS} ms`);
+      return { up: true };
+    } catch (error) {
+      return { up: false, message: (error as Error).message };
+    }
   }
 
   /** Waits (briefly) for publishes in flight, then closes the connections it opened or duplicated. */
