@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { CloseCode, SssModule, SssPublisher, type SssModuleOptions } from '../../lib/index.js';
 import { MongoRedisScaler } from '../../lib/mongo-redis.js';
@@ -209,6 +210,36 @@ describe('metrics on a real /metrics endpoint (Mongo + Redis)', () => {
       await proxy.stop();
     }
   }, 60_000);
+
+  it('counts the gap fill that reads back what Redis never delivered', async () => {
+    const subscriber = await clients.connect({}, b.url);
+    const subscription = await subscriber.subscribe('room/gap-fill');
+    const received: unknown[] = [];
+    subscription.on('said', (data) => received.push(data));
+    const control = new Redis(redis.url);
+    try {
+      const before = await scrape(b.port);
+      // Cut the subscriber connections off, and keep them from coming back while A publishes: what
+      // A publishes meanwhile is stored, but Redis has nobody to deliver it to.
+      const connected = Number(/connected_clients:(\d+)/.exec(await control.info('clients'))![1]);
+      // Full first (Redis keeps the clients it has), so that no reconnect slips in after the kill.
+      await control.config('SET', 'maxclients', String(connected - 2));
+      expect(await control.client('KILL', 'TYPE', 'pubsub')).toBe(2);
+      const publisher = a.app.get(SssPublisher);
+      for (let i = 0; i < 3; i++) await publisher.publish('room/gap-fill', 'said', { i });
+      expect(received).toEqual([]);
+      await control.config('SET', 'maxclients', '10000');
+      // B's subscriber reconnects and reads on from its last position.
+      await eventually(() => expect(received).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]), 10_000);
+      const after = await scrape(b.port);
+      expect(delta(before, after, 'sss_gap_fills_total')).toBeGreaterThanOrEqual(1);
+      expect(delta(before, after, 'sss_gap_fill_messages_total')).toBe(3);
+    } finally {
+      await control.config('SET', 'maxclients', '10000');
+      control.disconnect();
+      await subscriber.close();
+    }
+  }, 30_000);
 
   it('answers /health 200, 503 while Redis is down, 200 once it is back; readiness 503 while draining', async () => {
     const health = async (path = '/health') => {
