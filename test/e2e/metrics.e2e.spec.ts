@@ -224,7 +224,7 @@ describe('metrics on a real /metrics endpoint (Mongo + Redis)', () => {
       const connected = Number(/connected_clients:(\d+)/.exec(await control.info('clients'))![1]);
       // Full first (Redis keeps the clients it has), so that no reconnect slips in after the kill.
       await control.config('SET', 'maxclients', String(connected - 2));
-      expect(await control.client('KILL', 'TYPE', 'pubsub')).toBe(2);
+      expect(await control.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(2);
       const publisher = a.app.get(SssPublisher);
       for (let i = 0; i < 3; i++) await publisher.publish('room/gap-fill', 'said', { i });
       expect(received).toEqual([]);

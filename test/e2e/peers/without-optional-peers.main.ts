@@ -11,7 +11,9 @@ interface ResolveHooks {
   resolve(specifier: string, context: unknown, nextResolve: (specifier: string, context: unknown) => unknown): unknown;
 }
 
-(module as unknown as { registerHooks(hooks: ResolveHooks): void }).registerHooks({
+const { registerHooks } = module as unknown as { registerHooks?: (hooks: ResolveHooks) => void };
+if (typeof registerHooks !== 'function') throw new Error('module.registerHooks is missing: Node >= 22.15 is needed.');
+registerHooks({
   resolve(specifier, context, nextResolve) {
     if (MISSING.some((name) => specifier === name || specifier.startsWith(`${name}/`))) {
       throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
