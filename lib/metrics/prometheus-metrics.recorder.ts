@@ -7,6 +7,23 @@ import type { PromClient } from './prom-client.loader.js';
 import type { SssMetricsRegistry } from './sss-metrics-options.interface.js';
 import type { GaugeSources, RequestOutcome, SssMetricsRecorder, UpgradeRefusal } from './sss-metrics.recorder.js';
 
+const UPGRADE_REFUSALS: UpgradeRefusal[] = [
+  'not_found',
+  'draining',
+  'origin',
+  'address_limit',
+  'session_refused',
+  'session_error',
+  'unsupported_version',
+];
+
+const RECOVERY_RESULTS: Array<'recovered' | RecoveryFailure> = [
+  'recovered',
+  'epoch_changed',
+  'out_of_retention',
+  'invalid_position',
+];
+
 /** Seconds, from 1 ms (a local handler) to 10 s (a stalled store). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -94,7 +111,12 @@ export class PrometheusMetricsRecorder implements SssMetricsRecorder {
     this.gapFillMessages = counter('gap_fill_messages_total', 'Messages (and placeholders) gap fills delivered.');
     this.recoveries = counter('recoveries_total', 'Re-subscriptions with a position, by result.', ['result']);
     this.slowConsumerDrops = counter('slow_consumer_drops_total', 'Sockets dropped as slow consumers.', ['where']);
-    this.backendErrors = counter('backend_errors_total', 'Failed calls to Redis or the message store.', ['backend']);
+    this.backendErrors = counter('backend_errors_total', 'Failed calls to Redis or the message store.', ['backend']); // Every series with a known label set starts at 0, so that rate() and alerts see the first event.
+    for (const reason of UPGRADE_REFUSALS) this.upgradesRefused.inc({ reason }, 0);
+    for (const outcome of ['stored', 'failed']) this.publishes.inc({ outcome }, 0);
+    for (const result of RECOVERY_RESULTS) this.recoveries.inc({ result }, 0);
+    for (const where of ['buffer', 'backlog']) this.slowConsumerDrops.inc({ where }, 0);
+    for (const backend of ['redis', 'store']) this.backendErrors.inc({ backend }, 0);
   }
 
   watch(sources: GaugeSources): void {
