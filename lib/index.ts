@@ -49,6 +49,7 @@ export {
   type ChannelPosition,
   type RecoveryFailure,
 } from './protocol/frames.js';
+export type { SssMetricsOptions, SssMetricsRegistry } from './metrics/sss-metrics-options.interface.js';
 export { SssPublisher } from './publisher/sss.publisher.js';
 export { MemoryScaler } from './scaler/memory.scaler.js';
 export type {
@@ -60,6 +61,7 @@ export type {
   ScalerSignal,
   SignalTarget,
 } from './scaler/scaler.interface.js';
+export type { ScalerHealth, ScalerMetrics } from './scaler/scaler-metrics.interface.js';
 export { SssSocket } from './server/sss-socket.js';
 export { SSS_CONTEXT_TYPE, SSS_SCALER } from './sss.constants.js';
 export { InjectScaler } from './scaler/inject-scaler.decorator.js';

@@ -34,7 +34,14 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
       maxMessages: options.retention?.maxMessages ?? 1_000,
       maxAgeMs: options.retention?.maxAgeMs ?? 86_400_000,
     },
+    metrics: resolveMetrics(options.metrics),
   };
+}
+
+function resolveMetrics(metrics: SssModuleOptions['metrics']): ResolvedSssOptions['metrics'] {
+  if (metrics === undefined || metrics === false) return false;
+  if (metrics === true) return { prefix: 'sss_' };
+  return { registry: metrics.registry, prefix: metrics.prefix ?? 'sss_' };
 }
 
 function normalizePath(path: string): string {

@@ -82,6 +82,27 @@ export function validateSssOptions(options: SssModuleOptions): void {
     });
   }
   if (options.limits !== undefined) checkGroup('limits', options.limits, LIMIT_RULES);
+  if (options.metrics !== undefined) checkMetrics(options.metrics);
+}
+
+function checkMetrics(metrics: unknown): void {
+  if (typeof metrics === 'boolean') return;
+  if (!isRecord(metrics)) fail('metrics', 'true, false or an object { registry?, prefix? }', metrics);
+  const { registry, prefix } = metrics;
+  if (
+    registry !== undefined &&
+    !(
+      isRecord(registry) &&
+      typeof registry.registerMetric === 'function' &&
+      typeof registry.getSingleMetric === 'function' &&
+      typeof registry.removeSingleMetric === 'function'
+    )
+  ) {
+    fail('metrics.registry', 'a prom-client Registry', registry);
+  }
+  if (prefix !== undefined && (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))) {
+    fail('metrics.prefix', "a metric name prefix of letters, digits, '_' and ':' (e.g. 'sss_')", prefix);
+  }
 }
 
 function checkGroup(name: string, group: unknown, rules: Record<string, IntegerRule>): void {

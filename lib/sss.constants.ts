@@ -15,3 +15,6 @@ export const SSS_SCALER = Symbol('SSS_SCALER');
 
 /** Injection token of the module options with their defaults filled in. */
 export const SSS_RESOLVED_OPTIONS = Symbol('SSS_RESOLVED_OPTIONS');
+
+/** Injection token of the metrics recorder (a no-op one when metrics are off). */
+export const SSS_METRICS = Symbol('SSS_METRICS');

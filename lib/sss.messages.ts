@@ -22,6 +22,10 @@ export function describeValue(value: unknown): string {
 
 /** User-facing messages, in one place so that they stay consistent and say what to do. */
 export const SssMessages = {
+  promClientMissing: (specifier: string) =>
+    `SssModule option \`metrics\` is on, but "${specifier}" cannot be loaded: install it (npm install prom-client), or leave \`metrics\` off.`,
+  metricAlreadyRegistered: (name: string) =>
+    `The metric "${name}" is already registered in this registry: give each SssModule its own \`metrics.registry\` or \`metrics.prefix\`.`,
   duplicateAskTopic: (topic: string, first: string, second: string) =>
     `@OnAsk('${topic}') is declared twice (${first} and ${second}); each ask topic needs exactly one handler.`,
   duplicateTellTopic: (topic: string, first: string, second: string) =>

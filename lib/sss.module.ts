@@ -14,7 +14,9 @@ import { LifecycleDispatcher } from './lifecycle/lifecycle.dispatcher.js';
 import { SessionGuardRunner } from './server/session-guard.runner.js';
 import { SocketRegistry } from './server/socket.registry.js';
 import { SssServer } from './server/sss.server.js';
-import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from './sss.constants.js';
+import { SSS_METRICS, SSS_RESOLVED_OPTIONS, SSS_SCALER } from './sss.constants.js';
+import { createMetricsRecorder } from './metrics/metrics-recorder.factory.js';
+import type { SssMetricsRecorder } from './metrics/sss-metrics.recorder.js';
 import { SssExplorer } from './sss.explorer.js';
 import { SssMetadataAccessor } from './sss-metadata.accessor.js';
 import { SSS_MODULE_OPTIONS, SssConfigurableModule } from './sss-module-definition.js';
@@ -43,6 +45,11 @@ import { resolveSssOptions } from './sss-options.resolver.js';
         options.scaler ?? new MemoryScaler(resolved.retention),
       inject: [SSS_MODULE_OPTIONS, SSS_RESOLVED_OPTIONS],
     },
+    {
+      provide: SSS_METRICS,
+      useFactory: (resolved: ResolvedSssOptions) => createMetricsRecorder(resolved.metrics),
+      inject: [SSS_RESOLVED_OPTIONS],
+    },
     SssMetadataAccessor,
     SssContextCreator,
     SssExplorer,
@@ -56,7 +63,8 @@ import { resolveSssOptions } from './sss-options.resolver.js';
     SssServer,
     SssPublisher,
   ],
-  exports: [SssPublisher, SSS_SCALER],
+  // SssServer: its draining state is read by the health indicator (`/terminus`).
+  exports: [SssPublisher, SSS_SCALER, SssServer],
 })
 export class SssModule extends SssConfigurableModule implements OnModuleInit, OnApplicationShutdown {
   /** @internal */
@@ -64,11 +72,19 @@ export class SssModule extends SssConfigurableModule implements OnModuleInit, On
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
     private readonly hub: ChannelHub,
     private readonly signals: SignalRouter,
+    private readonly sockets: SocketRegistry,
+    @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
   ) {
     super();
   }
 
   async onModuleInit(): Promise<void> {
+    this.metrics.watch({
+      connections: () => this.sockets.size,
+      channels: () => this.hub.channelCount,
+      subscriptions: () => this.hub.subscriptionCount,
+    });
+    this.scaler.useMetrics?.(this.metrics);
     await this.scaler.connect({
       onMessage: (message) => this.hub.onMessage(message),
       onSignal: (signal) => this.signals.route(signal),
@@ -77,5 +93,6 @@ export class SssModule extends SssConfigurableModule implements OnModuleInit, On
 
   async onApplicationShutdown(): Promise<void> {
     await this.scaler.close();
+    this.metrics.close();
   }
 }

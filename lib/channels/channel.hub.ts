@@ -4,7 +4,8 @@ import type { Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SharedFrame } from '../server/frame.encoder.js';
 import type { SssSocket } from '../server/sss-socket.js';
-import { SSS_SCALER } from '../sss.constants.js';
+import type { SssMetricsRecorder } from '../metrics/sss-metrics.recorder.js';
+import { SSS_METRICS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { ChannelSubscription } from './channel-subscription.js';
 
@@ -34,6 +35,7 @@ export class ChannelHub {
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
     private readonly lifecycle: LifecycleDispatcher,
+    @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
   ) {}
 
   /**
@@ -68,6 +70,7 @@ export class ChannelHub {
         reply.recovered = false;
         reply.reason = history.reason;
       }
+      this.metrics.recovery(history.recovered ? 'recovered' : history.reason);
     } else {
       const position = await this.scaler.position(name);
       reply.epoch = position.epoch;
@@ -130,6 +133,13 @@ export class ChannelHub {
     return this.channels.size;
   }
 
+  /** How many subscriptions the sockets of this instance hold (read when metrics are scraped). */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const channel of this.channels.values()) count += channel.subscribers.size;
+    return count;
+  }
+
   onMessage(message: ScalerMessage): void {
     const channel = this.channels.get(message.channel);
     if (!channel) return;
@@ -138,6 +148,7 @@ export class ChannelHub {
     for (const subscription of channel.subscribers.values()) {
       this.deliver(subscription, message, frame);
     }
+    if (message.publishedAt !== undefined) this.metrics.delivered(message.publishedAt);
   }
 
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {
@@ -145,6 +156,7 @@ export class ChannelHub {
       if (subscription.backlog.length >= MAX_BACKLOG) {
         // Catching up takes too long for this socket: drop it as a slow consumer (bounded memory);
         // it reconnects and recovers from its position.
+        if (subscription.socket.isOpen) this.metrics.slowConsumerDropped('backlog');
         subscription.socket.terminate();
         return;
       }

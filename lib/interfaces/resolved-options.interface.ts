@@ -5,6 +5,7 @@ import type {
   SssRetention,
   SssTrustProxy,
 } from './sss-module-options.interface.js';
+import type { SssMetricsRegistry } from '../metrics/sss-metrics-options.interface.js';
 
 /**
  * The module options, checked, with every default filled in. A limit switched off (`0` in the
@@ -20,4 +21,6 @@ export interface ResolvedSssOptions {
   shutdownTimeout: number;
   limits: Required<SssLimits>;
   retention: Required<SssRetention>;
+  /** `false`: metrics off. `registry` undefined: prom-client's global `register`. */
+  metrics: false | { registry?: SssMetricsRegistry; prefix: string };
 }

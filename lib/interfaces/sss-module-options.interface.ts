@@ -1,4 +1,5 @@
 import type { CanActivate, Type } from '@nestjs/common';
+import type { SssMetricsOptions } from '../metrics/sss-metrics-options.interface.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 
 /** A guard given as a class (created with dependency injection) or as an instance. */
@@ -83,4 +84,10 @@ export interface SssModuleOptions {
   shutdownTimeout?: number;
   /** Safety limits. Defaults in `SssLimits`. */
   limits?: SssLimits;
+  /**
+   * Prometheus metrics (README, Metrics) through `prom-client`, which must then be installed:
+   * `true` registers them in prom-client's global `register`, an object chooses the registry and
+   * the name prefix. Default false (nothing recorded, prom-client not loaded).
+   */
+  metrics?: boolean | SssMetricsOptions;
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChannelPosition } from '../protocol/frames.js';
 import type { Scaler, SignalTarget } from '../scaler/scaler.interface.js';
-import { SSS_SCALER } from '../sss.constants.js';
+import type { SssMetricsRecorder } from '../metrics/sss-metrics.recorder.js';
+import { SSS_METRICS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 
 /**
@@ -16,14 +17,17 @@ import { SssMessages } from '../sss.messages.js';
  */
 @Injectable()
 export class SssPublisher {
-  constructor(@Inject(SSS_SCALER) private readonly scaler: Scaler) {}
+  constructor(
+    @Inject(SSS_SCALER) private readonly scaler: Scaler,
+    @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
+  ) {}
 
   /**
    * Publishes on a channel. Resolves with the message's position once it is stored (and so
    * recoverable); rejects when it could not be stored, in which case nobody received it.
    */
   publish(channel: string, topic: string, data?: unknown): Promise<ChannelPosition> {
-    return this.scaler.publish(channel, topic, data);
+    return this.metrics.timePublish(this.scaler.publish(channel, topic, data));
   }
 
   /** Tells every socket on every instance (`client.onTell(topic)`). Not stored, not recoverable. */

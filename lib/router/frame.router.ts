@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
@@ -13,7 +14,8 @@ import {
   type ResponseFrame,
 } from '../protocol/frames.js';
 import type { SssSocket } from '../server/sss-socket.js';
-import { SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
+import { UNKNOWN_TOPIC_LABEL, type SssMetricsRecorder } from '../metrics/sss-metrics.recorder.js';
+import { SSS_METRICS, SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { SssError } from '../errors/sss.error.js';
 import { toErrorFrame } from './error-frame.mapper.js';
@@ -41,6 +43,7 @@ export class FrameRouter {
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
     private readonly registry: HandlerRegistry,
     private readonly hub: ChannelHub,
+    @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
   ) {
     this.timeouts = new HandlerTimeouts(options.limits.handlerTimeout);
   }
@@ -128,14 +131,26 @@ export class FrameRouter {
       return this.fail(socket, id, ErrorCode.BadFrame, SssMessages.missingTopic(maxTopicLength));
     }
     const source = kind === 'ask' ? this.registry.findAsk(topic) : this.registry.findTell(topic);
-    if (!source) return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
+    if (!source) {
+      // The client's topic never becomes a label value: hostile topics cannot grow the registry.
+      this.metrics.handled(kind, UNKNOWN_TOPIC_LABEL, 'unknown_topic', 0);
+      return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
+    }
     const request: SssMessageRequest = { kind, topic };
     const handlerName = `@${kind === 'ask' ? 'OnAsk' : 'OnTell'}('${topic}') ${source.name}`;
+    const startedAt = this.metrics.enabled ? performance.now() : 0;
     this.run(
       source.handler,
       [socket, frame.data, request, topic],
-      (result) => this.answer(socket, kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }, handlerName),
-      (error) => this.answer(socket, toErrorFrame(id, error, this.logger), handlerName),
+      (result) => {
+        this.metrics.handled(kind, topic, 'ok', startedAt);
+        this.answer(socket, kind === 'ask' ? { t: 'res', id, data: result } : { t: 'ack', id }, handlerName);
+      },
+      (error) => {
+        const timedOut = error instanceof SssError && error.code === ErrorCode.Timeout;
+        this.metrics.handled(kind, topic, timedOut ? 'timeout' : 'error', startedAt);
+        this.answer(socket, toErrorFrame(id, error, this.logger), handlerName);
+      },
     );
   }
 

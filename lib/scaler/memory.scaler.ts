@@ -9,6 +9,7 @@ import type {
   ScalerPublishOptions,
   ScalerSignal,
 } from './scaler.interface.js';
+import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from './scaler-metrics.interface.js';
 
 interface StoredMessage {
   message: ScalerMessage;
@@ -34,6 +35,7 @@ export class MemoryScaler implements Scaler {
   private readonly subscribed = new Set<string>();
   private listener?: ScalerListener;
   private sweepTimer?: NodeJS.Timeout;
+  private metrics: ScalerMetrics = NO_SCALER_METRICS;
 
   constructor(private readonly retention: Required<SssRetention>) {}
 
@@ -52,11 +54,21 @@ export class MemoryScaler implements Scaler {
     const log = this.logOf(channel);
     const message: ScalerMessage = { channel, topic, data, seq: log.seq + 1, epoch: log.epoch };
     if (options?.exceptSocketId) message.exceptSocketId = options.exceptSocketId;
+    if (this.metrics.enabled) message.publishedAt = Date.now();
     log.seq = message.seq;
     log.messages.push({ message, storedAt: Date.now() });
     this.trim(log);
     if (this.subscribed.has(channel)) this.listener?.onMessage(message);
     return { epoch: log.epoch, seq: message.seq };
+  }
+
+  useMetrics(metrics: ScalerMetrics): void {
+    this.metrics = metrics;
+  }
+
+  /** Nothing outside the process to depend on: always up. */
+  async checkHealth(): Promise<ScalerHealth> {
+    return {};
   }
 
   async signal(signal: ScalerSignal): Promise<void> {

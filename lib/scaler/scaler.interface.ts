@@ -1,4 +1,5 @@
 import type { ChannelPosition, RecoveryFailure } from '../protocol/frames.js';
+import type { ScalerHealth, ScalerMetrics } from './scaler-metrics.interface.js';
 
 /** A message on a channel, with its place in the channel's total order. */
 export interface ScalerMessage {
@@ -15,6 +16,11 @@ export interface ScalerMessage {
    * closed so that the order goes on. Subscribers get a `skip` frame for it.
    */
   placeholder?: true;
+  /**
+   * When it was published (ms since epoch, the publishing instance's clock), for the fan-out lag
+   * metric; set only by a scaler whose metrics are on.
+   */
+  publishedAt?: number;
 }
 
 /** Whom an unsequenced signal is for. */
@@ -66,4 +72,8 @@ export interface Scaler {
   historySince(channel: string, since: ChannelPosition): Promise<HistorySince>;
   /** Releases what the scaler opened (never what it was given). */
   close(): Promise<void>;
+  /** Optional: where to report its metrics; called once, before `connect()`. */
+  useMetrics?(metrics: ScalerMetrics): void;
+  /** Optional: whether the services it depends on answer (for health checks); never rejects. */
+  checkHealth?(): Promise<ScalerHealth>;
 }

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, type ChannelPosition, type ServerFrame } from '../protocol/frames.js';
+import type { SssMetricsRecorder } from '../metrics/sss-metrics.recorder.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import type { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
@@ -12,6 +13,7 @@ export interface SocketRuntime {
   maxBufferedBytes: number;
   /** Frames a socket may send per second. */
   messagesPerSecond: number;
+  metrics: SssMetricsRecorder;
 }
 
 // How long a socket closed for flooding has to receive its close frame before it is dropped.
@@ -73,7 +75,9 @@ export class SssSocket {
    * stored, with the message's position.
    */
   publish(channel: string, topic: string, data?: unknown): Promise<ChannelPosition> {
-    return this.runtime.scaler.publish(channel, topic, data, { exceptSocketId: this.id });
+    return this.runtime.metrics.timePublish(
+      this.runtime.scaler.publish(channel, topic, data, { exceptSocketId: this.id }),
+    );
   }
 
   /** Closes the connection with close code 4001; the client does not reconnect. */
@@ -104,6 +108,7 @@ export class SssSocket {
   /** @internal Sends an already serialized frame. */
   sendRaw(frame: string): void {
     if (!this.canSend()) return;
+    this.runtime.metrics.frameOut();
     const sender = this.idleSender();
     if (sender) sender.sendFrame([encodeTextFrame(frame)]);
     else this.ws.send(frame);
@@ -112,6 +117,7 @@ export class SssSocket {
   /** @internal Sends a frame that was serialized and encoded once for many sockets (fan-out). */
   sendShared(frame: SharedFrame): void {
     if (!this.canSend()) return;
+    this.runtime.metrics.frameOut();
     const sender = this.idleSender();
     if (sender) sender.sendFrame([frame.bytes]);
     else this.ws.send(frame.text);
@@ -134,6 +140,7 @@ export class SssSocket {
   private canSend(): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > this.runtime.maxBufferedBytes) {
+      this.runtime.metrics.slowConsumerDropped('buffer');
       this.ws.terminate();
       return false;
     }

@@ -18,7 +18,8 @@ import { CloseCode, ErrorCode, PROTOCOL_VERSION, type HelloFrame } from '../prot
 import { FrameRouter } from '../router/frame.router.js';
 import { ChannelHub } from '../channels/channel.hub.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
-import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
+import type { SssMetricsRecorder, UpgradeRefusal } from '../metrics/sss-metrics.recorder.js';
+import { SSS_METRICS, SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { clientAddressResolver, type ClientAddressResolver } from './client-address.js';
@@ -54,9 +55,10 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly hub: ChannelHub,
     private readonly sockets: SocketRegistry,
     private readonly lifecycle: LifecycleDispatcher,
+    @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
   ) {
     const { maxBufferedBytes, messagesPerSecond } = options.limits;
-    this.runtime = { scaler, maxBufferedBytes, messagesPerSecond };
+    this.runtime = { scaler, maxBufferedBytes, messagesPerSecond, metrics };
     this.clientAddress = clientAddressResolver(options.trustProxy);
   }
 
@@ -77,6 +79,11 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     httpServer.prependListener('upgrade', this.onUpgrade);
     this.heartbeatTimer = setInterval(() => this.dropSilentSockets(), this.options.heartbeatInterval);
     this.heartbeatTimer.unref();
+  }
+
+  /** Whether the server is shutting down (refusing upgrades, closing sockets): not ready for traffic. */
+  get draining(): boolean {
+    return this.closing;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -102,7 +109,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       // there is none, Node would neither answer nor close the connection.
       if (this.httpServer && this.httpServer.listenerCount('upgrade') > 1) return;
       socket.on('error', destroySelf);
-      return rejectUpgrade(socket, 404, SssMessages.noEndpointAtPath);
+      return this.refuse(socket, 'not_found', 404, SssMessages.noEndpointAtPath);
     }
     (request as unknown as Record<symbol, boolean>)[SSS_UPGRADE] = true;
     void this.upgrade(request, socket, head);
@@ -111,23 +118,24 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // The client may vanish while the guards run; its socket's errors must not crash the process.
     socket.on('error', destroySelf);
-    if (this.closing) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
-    if (!this.isOriginAllowed(request)) return rejectUpgrade(socket, 403, SssMessages.originNotAllowed);
+    if (this.closing) return this.refuse(socket, 'draining', 503, SssMessages.shuttingDown);
+    if (!this.isOriginAllowed(request)) return this.refuse(socket, 'origin', 403, SssMessages.originNotAllowed);
     const address = this.clientAddress(request);
     const { maxSocketsPerAddress } = this.options.limits;
     const openFromAddress = this.socketsPerAddress.get(address) ?? 0;
     if (maxSocketsPerAddress > 0 && openFromAddress >= maxSocketsPerAddress) {
-      return rejectUpgrade(socket, 429, SssMessages.tooManySocketsPerAddress);
+      return this.refuse(socket, 'address_limit', 429, SssMessages.tooManySocketsPerAddress);
     }
     this.countAddress(socket, address, openFromAddress);
     const handshake: SssHandshake = { request, address, locals: {} };
     try {
       await this.checkSession(handshake);
     } catch (error) {
-      return rejectUpgrade(socket, ...this.describeRejection(error));
+      const [status, message] = this.describeRejection(error);
+      return this.refuse(socket, status === 500 ? 'session_error' : 'session_refused', status, message);
     }
     if (socket.destroyed) return;
-    if (this.closing || !this.wss) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
+    if (this.closing || !this.wss) return this.refuse(socket, 'draining', 503, SssMessages.shuttingDown);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, handshake));
   }
 
@@ -136,6 +144,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const socket = new SssSocket(randomUUID(), ws, handshake, this.runtime);
     ws.on('error', (error) => this.logger.debug?.(`socket ${socket.id}: ${error.message}`));
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
+      this.metrics.upgradeRefused('unsupported_version');
       socket.close(CloseCode.UnsupportedVersion, SssMessages.unsupportedVersion(requestedVersion, PROTOCOL_VERSION));
       return;
     }
@@ -162,6 +171,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
    * every frame itself; this only catches what it failed to.
    */
   private receive(socket: SssSocket, data: RawData, isBinary: boolean): void {
+    this.metrics.frameIn();
     try {
       this.router.route(socket, data, isBinary);
     } catch (error) {
@@ -238,6 +248,11 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const count = (this.socketsPerAddress.get(address) ?? 1) - 1;
     if (count > 0) this.socketsPerAddress.set(address, count);
     else this.socketsPerAddress.delete(address);
+  }
+
+  private refuse(socket: Duplex, reason: UpgradeRefusal, status: number, message: string): void {
+    this.metrics.upgradeRefused(reason);
+    rejectUpgrade(socket, status, message);
   }
 
   private describeRejection(error: unknown): [number, string] {

@@ -38,6 +38,7 @@ describe('resolveSssOptions', () => {
         maxTopicLength: 128,
       },
       retention: { maxMessages: 1_000, maxAgeMs: 86_400_000 },
+      metrics: false,
     });
   });
 
@@ -153,6 +154,20 @@ describe('resolveSssOptions', () => {
     );
     expect(refusal({ allowedOrigins: ['https://example.com', ''] })).toMatch(/^SssModule: allowedOrigins\[1\] must be/);
     expect(refusal({ allowedOrigins: [42] })).toMatch(/allowedOrigins\[0\] .*got 42/);
+  });
+
+  it('checks metrics: off by default, true, or { registry, prefix }', () => {
+    expect(resolve({ metrics: false }).metrics).toBe(false);
+    expect(resolve({ metrics: true }).metrics).toEqual({ prefix: 'sss_' });
+    const registry = { registerMetric: () => undefined, getSingleMetric: () => undefined, removeSingleMetric: () => 0 };
+    expect(resolve({ metrics: { registry, prefix: 'chat_' } }).metrics).toEqual({ registry, prefix: 'chat_' });
+    expect(refusal({ metrics: 'yes' })).toMatch(/^SssModule: metrics must be true, false or an object/);
+    expect(refusal({ metrics: { registry: {} } })).toMatch(
+      /^SssModule: metrics.registry must be a prom-client Registry/,
+    );
+    expect(refusal({ metrics: { prefix: 'my-app ' } })).toMatch(
+      /^SssModule: metrics.prefix must be a metric name prefix/,
+    );
   });
 
   it('checks path and sessionGuards', () => {

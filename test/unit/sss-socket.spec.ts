@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { NO_METRICS } from '../../lib/metrics/sss-metrics.recorder.js';
 import { MemoryScaler } from '../../lib/scaler/memory.scaler.js';
 import { SharedFrame } from '../../lib/server/frame.encoder.js';
 import { SssSocket } from '../../lib/server/sss-socket.js';
@@ -19,6 +20,7 @@ async function connectedPair(): Promise<{ socket: SssSocket; server: WebSocket; 
     scaler: new MemoryScaler({ maxMessages: 1, maxAgeMs: 1 }),
     maxBufferedBytes: 1 << 24,
     messagesPerSecond: 1,
+    metrics: NO_METRICS,
   };
   const socket = new SssSocket(
     's1',

@@ -17,6 +17,8 @@ import type {
   ScalerPublishOptions,
   ScalerSignal,
 } from '../scaler.interface.js';
+import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
+import { withinTimeout } from '../within-timeout.js';
 import { MessageStore, type StoredMessage } from './message.store.js';
 import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
@@ -27,6 +29,8 @@ const GAP_FILL_BATCH = 1000;
 const MAX_FILL_RETRY_MS = 2_000;
 /** Seqs older than this, before the age limit, are never closed: they may have expired. */
 const AGE_SAFETY_MARGIN_MS = 60_000;
+/** How long a health check waits for MongoDB to answer a ping. */
+const HEALTH_TIMEOUT_MS = 1_000;
 
 /** A store read of one channel's history that recoveries share. */
 interface HistoryRead {
@@ -74,6 +78,7 @@ export class MongoRedisScaler implements Scaler {
   private listener?: ScalerListener;
   private trimTimer?: NodeJS.Timeout;
   private closed = false;
+  private metrics: ScalerMetrics = NO_SCALER_METRICS;
 
   constructor(private readonly options: MongoRedisScalerOptions) {
     if ((options as { history?: boolean }).history === false) throw new Error(SssMessages.historyOffMoved);
@@ -128,7 +133,13 @@ export class MongoRedisScaler implements Scaler {
     let rest: string;
     try {
       json = data === undefined ? undefined : JSON.stringify(data);
-      rest = encodeMessageRest(channel, topic, json, options?.exceptSocketId);
+      rest = encodeMessageRest(
+        channel,
+        topic,
+        json,
+        options?.exceptSocketId,
+        this.metrics.enabled ? Date.now() : undefined,
+      );
     } catch (error) {
       return Promise.reject(new MessageNotEncodableError(channel, error));
     }
@@ -146,9 +157,23 @@ export class MongoRedisScaler implements Scaler {
             `${channel}#${position.seq}`,
           );
         },
-        reject,
+        reject: (error) => {
+          this.metrics.backendError('store');
+          reject(error);
+        },
       });
     });
+  }
+
+  useMetrics(metrics: ScalerMetrics): void {
+    this.metrics = metrics;
+    this.fanOut.metrics = metrics;
+  }
+
+  /** Whether Redis and MongoDB answer (each within a second). */
+  async checkHealth(): Promise<ScalerHealth> {
+    const [redis, store] = await Promise.all([this.fanOut.health(), this.storeHealth()]);
+    return { redis, store };
   }
 
   signal(signal: ScalerSignal): Promise<void> {
@@ -251,6 +276,7 @@ export class MongoRedisScaler implements Scaler {
       while (first > 0 && older[first - 1].seq === (first === older.length ? upTo : older[first].seq - 1)) first--;
       stream.addOlder(older.slice(first));
     } catch (error) {
+      this.metrics.backendError('store');
       this.logger.warn(`${stream.channel}: cannot read its recent history yet (${(error as Error).message})`);
     } finally {
       stream.warmUp = undefined;
@@ -430,10 +456,11 @@ export class MongoRedisScaler implements Scaler {
       // A seq missing for `gapTimeout` is closed first and read once: the read then finds either
       // the placeholder or the message that won its seq. (No read before: FerretDB scans.)
       if (this.waitedOut(stream)) await this.closeMissing(stream);
-      await this.readMissing(stream, readOn);
+      this.metrics.gapFilled(await this.readMissing(stream, readOn));
       if (this.streams.get(stream.channel) !== stream) return;
       if (stream.hasGap) retryIn = this.nextFill(stream);
     } catch (error) {
+      this.metrics.backendError('store');
       this.logger.warn(`${stream.channel}: cannot read missed messages yet (${(error as Error).message})`);
       retryIn = Math.min(MAX_FILL_RETRY_MS, this.gapFillDelay * 2 ** (attempt + 1));
       readOn ||= stream.readOnPending;
@@ -451,19 +478,37 @@ export class MongoRedisScaler implements Scaler {
     }
   }
 
-  private async readMissing(stream: ChannelStream, readOn: boolean): Promise<void> {
+  /** Returns how many messages (placeholders included) it read back and handed to the stream. */
+  private async readMissing(stream: ChannelStream, readOn: boolean): Promise<number> {
     const store = this.requireStore();
+    let read = 0;
     for (;;) {
       const firstAhead = stream.firstAheadSeq;
-      if (firstAhead === undefined && !readOn) return;
+      if (firstAhead === undefined && !readOn) return read;
       const upTo = firstAhead === undefined ? Number.MAX_SAFE_INTEGER : firstAhead - 1;
-      if (upTo <= stream.lastSeq) return;
+      if (upTo <= stream.lastSeq) return read;
       const after = stream.lastSeq;
       const stored = await this.reads.run(() => store.messagesBetween(stream.channel, after, upTo, GAP_FILL_BATCH));
-      if (this.streams.get(stream.channel) !== stream) return;
+      if (this.streams.get(stream.channel) !== stream) return read;
       for (const entry of stored) stream.accept(entry.message, this.deliver);
+      read += stored.length;
       // A batch that stopped short of a seq means the rest is not stored yet.
-      if (stored.length < GAP_FILL_BATCH || stream.lastSeq === after) return;
+      if (stored.length < GAP_FILL_BATCH || stream.lastSeq === after) return read;
+    }
+  }
+
+  private async storeHealth(): Promise<ScalerHealth[string]> {
+    const db = this.mongo?.readyState === 1 ? this.mongo.db : undefined;
+    if (!db) return { up: false, message: 'not connected' };
+    try {
+      await withinTimeout(
+        db.command({ ping: 1 }),
+        HEALTH_TIMEOUT_MS,
+        `no answer to ping within ${HEALTH_TIMEOUT_MS} ms`,
+      );
+      return { up: true };
+    } catch (error) {
+      return { up: false, message: (error as Error).message };
     }
   }
 

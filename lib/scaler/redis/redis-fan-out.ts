@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { ScalerSignal } from '../scaler.interface.js';
 import { openRedisClient, usesCluster, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
+import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
+import { withinTimeout } from '../within-timeout.js';
 
 /** What a scaler hears from its Redis fan-out. */
 export interface FanOutListener {
@@ -14,6 +16,9 @@ export interface FanOutListener {
    */
   onReconnected(): void;
 }
+
+/** How long a health check waits for Redis to answer a PING. */
+const HEALTH_TIMEOUT_MS = 1_000;
 
 /** How long close() waits for publishes still on their way to Redis. */
 const FLUSH_TIMEOUT_MS = 2_000;
@@ -44,6 +49,8 @@ export class RedisFanOut {
   private catchUpTimer?: NodeJS.Timeout;
   /** Sharded pub/sub on a Redis Cluster, plain pub/sub on a standalone Redis. */
   readonly sharded: boolean;
+  /** Where Redis errors are counted; set by the scaler's `useMetrics()`. */
+  metrics: ScalerMetrics = NO_SCALER_METRICS;
 
   constructor(
     private readonly connection: RedisConnectionOptions,
@@ -59,8 +66,14 @@ export class RedisFanOut {
     this.publisherConnection = publisher;
     this.subscriber = subscriber;
     const onMessage = (redisChannel: string, payload: string) => this.onRedisMessage(redisChannel, payload);
-    publisher.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
-    subscriber.on('error', (error: Error) => this.logger.warn(`Redis subscriber: ${error.message}`));
+    publisher.on('error', (error: Error) => {
+      this.metrics.backendError('redis');
+      this.logger.warn(`Redis: ${error.message}`);
+    });
+    subscriber.on('error', (error: Error) => {
+      this.metrics.backendError('redis');
+      this.logger.warn(`Redis subscriber: ${error.message}`);
+    });
     if (this.sharded) {
       subscriber.on('smessage', onMessage);
       // A shard's subscriber connection ends with its node (a restart, a failover); ioredis opens a
@@ -69,8 +82,14 @@ export class RedisFanOut {
       subscriber.on('-subscriber', () => (this.shardLost = true));
       subscriber.on('-node', () => (this.shardLost = true));
       subscriber.on('subscribersReady', () => this.onShardsReady());
-      publisher.on('node error', (error: Error) => this.logger.warn(`Redis Cluster node: ${error.message}`));
-      subscriber.on('node error', (error: Error) => this.logger.warn(`Redis Cluster subscriber: ${error.message}`));
+      publisher.on('node error', (error: Error) => {
+        this.metrics.backendError('redis');
+        this.logger.warn(`Redis Cluster node: ${error.message}`);
+      });
+      subscriber.on('node error', (error: Error) => {
+        this.metrics.backendError('redis');
+        this.logger.warn(`Redis Cluster subscriber: ${error.message}`);
+      });
       await subscriber.ssubscribe(this.signalChannel);
     } else {
       subscriber.on('message', onMessage);
@@ -98,7 +117,10 @@ export class RedisFanOut {
     const sent = this.send(this.redisChannelOf(channel), payload)
       .then(
         () => undefined,
-        (error: Error) => this.logger.warn(`fan-out of ${what}: ${error.message}`),
+        (error: Error) => {
+          this.metrics.backendError('redis');
+          this.logger.warn(`fan-out of ${what}: ${error.message}`);
+        },
       )
       .finally(() => this.inFlight.delete(sent));
     this.inFlight.add(sent);
@@ -118,6 +140,25 @@ export class RedisFanOut {
     const subscriber = this.requireSubscriber();
     const redisChannel = this.redisChannelOf(channel);
     await (this.sharded ? subscriber.sunsubscribe(redisChannel) : subscriber.unsubscribe(redisChannel));
+  }
+
+  /** Whether both connections are ready and Redis answers a PING in time. */
+  async health(): Promise<ScalerHealth[string]> {
+    const publisher = this.publisherConnection;
+    const subscriber = this.subscriber;
+    if (!publisher || !subscriber) return { up: false, message: 'not connected' };
+    for (const [name, connection] of [
+      ['publisher', publisher],
+      ['subscriber', subscriber],
+    ] as const) {
+      if (connection.status !== 'ready') return { up: false, message: `${name} connection is ${connection.status}` };
+    }
+    try {
+      await withinTimeout(publisher.ping(), HEALTH_TIMEOUT_MS, `no answer to PING within ${HEALTH_TIMEOUT_MS} ms`);
+      return { up: true };
+    } catch (error) {
+      return { up: false, message: (error as Error).message };
+    }
   }
 
   /** Waits (briefly) for publishes in flight, then closes the connections it opened or duplicated. */

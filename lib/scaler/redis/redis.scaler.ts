@@ -10,6 +10,7 @@ import type {
   ScalerPublishOptions,
   ScalerSignal,
 } from '../scaler.interface.js';
+import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
 import { RedisFanOut } from './redis-fan-out.js';
 import { validateRedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { RedisSequencer } from './redis.sequencer.js';
@@ -42,6 +43,7 @@ export class RedisScaler implements Scaler {
   private readonly prefix: string;
   private sequencer?: RedisSequencer;
   private listener?: ScalerListener;
+  private metrics: ScalerMetrics = NO_SCALER_METRICS;
 
   constructor(options: RedisScalerOptions) {
     validateRedisConnection('RedisScaler', options);
@@ -67,11 +69,27 @@ export class RedisScaler implements Scaler {
         topic,
         data === undefined ? undefined : JSON.stringify(data),
         options?.exceptSocketId,
+        this.metrics.enabled ? Date.now() : undefined,
       );
     } catch (error) {
       return Promise.reject(new MessageNotEncodableError(channel, error));
     }
-    return this.requireSequencer().publish(channel, this.fanOut.redisChannelOf(channel), rest);
+    const publishing = this.requireSequencer().publish(channel, this.fanOut.redisChannelOf(channel), rest);
+    if (!this.metrics.enabled) return publishing;
+    return publishing.catch((error: unknown) => {
+      this.metrics.backendError('redis');
+      throw error;
+    });
+  }
+
+  useMetrics(metrics: ScalerMetrics): void {
+    this.metrics = metrics;
+    this.fanOut.metrics = metrics;
+  }
+
+  /** Whether Redis answers. */
+  async checkHealth(): Promise<ScalerHealth> {
+    return { redis: await this.fanOut.health() };
   }
 
   signal(signal: ScalerSignal): Promise<void> {

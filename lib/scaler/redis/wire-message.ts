@@ -16,6 +16,8 @@ export interface WireMessage {
   x?: string;
   /** a placeholder (a seq closed without a message) */
   p?: 1;
+  /** when it was published (ms since epoch), sent only by a scaler whose metrics are on */
+  m?: number;
 }
 
 /**
@@ -28,10 +30,12 @@ export function encodeMessageRest(
   topic: string,
   dataJson: string | undefined,
   exceptSocketId?: string,
+  publishedAt?: number,
 ): string {
   let rest = `"c":${JSON.stringify(channel)},"t":${JSON.stringify(topic)}`;
   if (dataJson !== undefined) rest += `,"d":${dataJson}`;
   if (exceptSocketId !== undefined) rest += `,"x":${JSON.stringify(exceptSocketId)}`;
+  if (publishedAt !== undefined) rest += `,"m":${publishedAt}`;
   return `${rest}}`;
 }
 
@@ -52,5 +56,6 @@ export function decodeWireMessage(payload: string): ScalerMessage | undefined {
   const message: ScalerMessage = { channel: wire.c, topic: wire.t, data: wire.d, seq: wire.s, epoch: wire.e };
   if (wire.x !== undefined) message.exceptSocketId = wire.x;
   if (wire.p === 1) message.placeholder = true;
+  if (typeof wire.m === 'number') message.publishedAt = wire.m;
   return message;
 }

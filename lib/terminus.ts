@@ -1,0 +1,1 @@
+export { SssHealthIndicator } from './health/sss-health.indicator.js';
