@@ -157,7 +157,7 @@ export class FrameRouter {
     const matched = this.registry.matchChannel(channel);
     if (!matched) return this.fail(socket, id, ErrorCode.UnknownChannel, SssMessages.unknownChannel(channel));
     // Reserve the name now, so that a second `sub` racing this one is refused.
-    const subscription = new ChannelSubscription(socket, channel);
+    const subscription = new ChannelSubscription(socket, channel, matched.route.presence);
     socket.subscriptions.set(channel, subscription);
     const request: SssChannelRequest = {
       kind: 'channel',
