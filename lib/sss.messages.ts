@@ -59,7 +59,8 @@ export const SssMessages = {
   malformedJson: 'The frame is not valid JSON.',
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',
-  unknownType: (type: unknown) => `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub or ping.`,
+  unknownType: (type: unknown) =>
+    `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub, presence or ping.`,
   tooDeep: (maxDepth: number) =>
     `The frame nests arrays and objects more than ${maxDepth} levels deep (the frame itself is level 1); flatten the payload.`,
   missingId: 'This frame needs a positive integer "id".',
@@ -70,6 +71,8 @@ export const SssMessages = {
   invalidSince: '"since" must be { "epoch": string, "seq": non-negative integer }.',
   unknownChannel: (channel: string) => `No @Channel pattern matches ${describeValue(channel)}.`,
   alreadySubscribed: (channel: string) => `Already subscribed to ${describeValue(channel)}.`,
+  presenceOff: (channel: string) =>
+    `${describeValue(channel)} does not track presence; declare its pattern with @Channel(pattern, { presence: true }).`,
   notSubscribed: (channel: string) => `Not subscribed to ${describeValue(channel)}.`,
   subscriptionCancelled: (channel: string) =>
     `The subscription to ${describeValue(channel)} was ended (unsub or boot) before it was established.`,

@@ -5,7 +5,7 @@ import type { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { SssMessages } from '../sss.messages.js';
 import { encodeTextFrame, truncateUtf8, type SharedFrame } from './frame.encoder.js';
-import { SssSocketSession } from './sss-socket-session.js';
+import { SssSession } from '../scaler/session/sss-session.js';
 
 /** What every socket of an instance shares; one object, not one per socket. */
 export interface SocketRuntime {
@@ -34,7 +34,7 @@ export class SssSocket {
   private rateCheckedAt = this.lastSeenAt;
   /** Set while reading is paused because the socket is over its budget. */
   private resumeTimer?: NodeJS.Timeout;
-  private sessionData?: SssSocketSession;
+  private sessionData?: SssSession;
 
   /** @internal Sockets are created by the server. */
   constructor(
@@ -64,11 +64,11 @@ export class SssSocket {
   readonly presenceInfo?: Record<string, unknown>;
 
   /**
-   * The data of this socket's session, shared by every instance (see `SssSocketSession`). Its
+   * The data of this socket's session, shared by every instance (see `SssSession`). Its
    * methods reject with `SessionDataError` when the socket has no session id.
    */
-  get session(): SssSocketSession {
-    return (this.sessionData ??= new SssSocketSession(this.runtime.scaler.sessions, this.sessionId));
+  get session(): SssSession {
+    return (this.sessionData ??= new SssSession(this.runtime.scaler.sessions, this.sessionId));
   }
 
   /** Whether the connection is open. */

@@ -1,6 +1,6 @@
-import { SessionDataError } from '../errors/session-data.error.js';
-import type { ScalerSessionStore } from '../scaler/scaler.interface.js';
-import { SssMessages } from '../sss.messages.js';
+import { SessionDataError } from '../../errors/session-data.error.js';
+import type { ScalerSessionStore } from '../scaler.interface.js';
+import { SssMessages } from '../../sss.messages.js';
 
 /** Options of `socket.session.set()`. */
 export interface SssSessionSetOptions {
@@ -9,8 +9,8 @@ export interface SssSessionSetOptions {
 }
 
 /**
- * The data of a socket's session (`socket.session`), shared by every instance that serves a
- * socket of the same session id: in Redis with the Redis-based scalers, in memory with the
+ * The data of one session (`socket.session`, `SssPublisher.session(id)`), shared by every instance
+ * that serves a socket of the session: in Redis with the Redis-based scalers, in memory with the
  * embedded one. Values are stored as JSON (a `get` returns a copy); a value's JSON is at most
  * 64 KiB and a session holds at most 100 keys (`SessionDataError` otherwise).
  *
@@ -20,8 +20,8 @@ export interface SssSessionSetOptions {
  * const cart = await socket.session.get<{ items: number }>('cart');
  * ```
  */
-export class SssSocketSession {
-  /** @internal Created by the socket. */
+export class SssSession {
+  /** @internal Created by the socket or the publisher. */
   constructor(
     private readonly store: ScalerSessionStore,
     private readonly sessionId: string | undefined,
