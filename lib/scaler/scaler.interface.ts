@@ -1,3 +1,11 @@
+/*
+ * What a scaler implements. Besides ordering and history, every scaler carries presence
+ * (`ScalerPresence`, with `ScalerListener.onPresence`) and session data (`ScalerSessionStore`).
+ * Notes for implementers: `PresenceMember` is defined with the wire frames (the client shares it)
+ * and re-exported here; `ScalerPresence.membersJson` is optional (omit it and the hub encodes
+ * `members()` itself); `PresenceBook` and `MemorySessionStore` are in-memory implementations a
+ * scaler may reuse; the session limits are in `session/session-data.limits.ts`.
+ */
 import type { ChannelPosition, PresenceMember, RecoveryFailure } from '../protocol/frames.js';
 
 /** A message on a channel, with its place in the channel's total order. */
