@@ -7,20 +7,30 @@ import type {
   Scaler,
   ScalerListener,
   ScalerMessage,
+  ScalerPresence,
   ScalerPublishOptions,
+  ScalerSessionStore,
   ScalerSignal,
 } from '../scaler.interface.js';
 import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
 import { RedisFanOut } from './redis-fan-out.js';
 import { validateRedisConnection, type RedisConnectionOptions } from './redis-connection.js';
+import { RedisSharedState } from './redis-shared-state.js';
 import { RedisSequencer } from './redis.sequencer.js';
 import { decodeWireMessage, encodeMessageRest } from './wire-message.js';
 
 /**
  * Options of `RedisScaler`: `redis` (a URL, an ioredis `Redis` or `Cluster`) or `redisCluster`
- * (`{ nodes, options? }`), `redisOptions`, `prefix`. See `RedisConnectionOptions`.
+ * (`{ nodes, options? }`), `redisOptions`, `prefix` (see `RedisConnectionOptions`), and
+ * `presenceTimeout`.
  */
-export type RedisScalerOptions = RedisConnectionOptions;
+export type RedisScalerOptions = RedisConnectionOptions & {
+  /**
+   * How long an instance may stay silent before the others remove its presence entries (with leave
+   * events), in ms: entries of a killed instance are gone within about 4/3 of it. Default 6000.
+   */
+  presenceTimeout?: number;
+};
 
 /**
  * Many instances, one order per channel, nothing stored (history off): a Lua script takes the next
@@ -42,13 +52,23 @@ export class RedisScaler implements Scaler {
   private readonly fanOut: RedisFanOut;
   private readonly prefix: string;
   private sequencer?: RedisSequencer;
+  private readonly shared: RedisSharedState;
   private listener?: ScalerListener;
   private metrics: ScalerMetrics = NO_SCALER_METRICS;
+  /** Presence in Redis (see `RedisPresence`). */
+  readonly presence: ScalerPresence;
+  /** Session data in Redis (see `RedisSessionStore`). */
+  readonly sessions: ScalerSessionStore;
 
   constructor(options: RedisScalerOptions) {
     validateRedisConnection('RedisScaler', options);
     this.prefix = options.prefix ?? 'sss';
     this.fanOut = new RedisFanOut(options, this.prefix);
+    this.shared = new RedisSharedState('RedisScaler', this.prefix, options.presenceTimeout, (channel) =>
+      this.fanOut.redisChannelOf(channel),
+    );
+    this.presence = this.shared.presence;
+    this.sessions = this.shared.sessions;
   }
 
   async connect(listener: ScalerListener): Promise<void> {
@@ -56,9 +76,11 @@ export class RedisScaler implements Scaler {
     await this.fanOut.connect({
       onChannelPayload: (channel, payload) => this.onPayload(channel, payload),
       onSignal: (signal) => this.listener?.onSignal(signal),
+      onPresence: (event) => this.listener?.onPresence(event),
       onReconnected: () => void this.reportLosses(),
     });
     this.sequencer = new RedisSequencer(this.fanOut.publisher, this.prefix, this.fanOut.sharded);
+    await this.shared.start(this.fanOut.publisher, this.fanOut.sharded);
   }
 
   publish(channel: string, topic: string, data: unknown, options?: ScalerPublishOptions): Promise<ChannelPosition> {
@@ -134,6 +156,7 @@ export class RedisScaler implements Scaler {
 
   async close(): Promise<void> {
     this.streams.clear();
+    await this.shared.close();
     await this.fanOut.close();
     this.listener = undefined;
   }

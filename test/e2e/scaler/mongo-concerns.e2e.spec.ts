@@ -7,7 +7,7 @@ import { MongoRedisScaler, type MongoRedisScalerOptions } from '../../../lib/mon
 import type { ScalerListener } from '../../../lib/scaler/scaler.interface.js';
 import { TestRedis } from '../../support/test-services.js';
 
-const idle: ScalerListener = { onMessage: () => undefined, onSignal: () => undefined };
+const idle: ScalerListener = { onMessage: () => undefined, onSignal: () => undefined, onPresence: () => undefined };
 
 /**
  * The write and read concerns of history reach the server: every command the driver sends is
