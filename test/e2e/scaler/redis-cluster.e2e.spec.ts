@@ -163,7 +163,11 @@ describe('MongoRedisScaler on a Redis Cluster', () => {
     const messages: ScalerMessage[] = [];
     const scaler = new RedisScaler({ redis: appCluster, prefix: 'app' });
     try {
-      await scaler.connect({ onMessage: (message) => messages.push(message), onSignal: () => undefined, onPresence: () => undefined });
+      await scaler.connect({
+        onMessage: (message) => messages.push(message),
+        onSignal: () => undefined,
+        onPresence: () => undefined,
+      });
       await scaler.subscribe('room/app-cluster');
       await scaler.publish('room/app-cluster', 'chat', 'one');
       await scaler.publish('room/app-cluster', 'chat', 'two');
