@@ -34,6 +34,10 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
       maxMessages: options.retention?.maxMessages ?? 1_000,
       maxAgeMs: options.retention?.maxAgeMs ?? 86_400_000,
     },
+    credentials: {
+      refreshLeadTime: options.credentials?.refreshLeadTime ?? 30_000,
+      expiryGrace: options.credentials?.expiryGrace ?? 5_000,
+    },
   };
 }
 

@@ -20,5 +20,7 @@ export class ChannelSubscription {
   constructor(
     readonly socket: SssSocket,
     readonly channel: string,
+    /** What the client passed to `subscribe(channel, query)`: the guards see it again on a re-check. */
+    readonly query?: unknown,
   ) {}
 }

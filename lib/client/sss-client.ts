@@ -7,6 +7,7 @@ import {
   type ServerFrame,
 } from '../protocol/frames.js';
 import { ConnectionAttempt, unsupportedVersionError } from './connection-attempt.js';
+import { CredentialRefresh, DEFAULT_REFRESH_OPTIONS } from './credential-refresh.js';
 import { Heartbeat } from './heartbeat.js';
 import { PendingRequests, type ReplyFrame } from './pending-requests.js';
 import { DEFAULT_RECONNECT_OPTIONS, ReconnectBackoff } from './reconnect-backoff.js';
@@ -72,6 +73,7 @@ export class SssClient {
   private readonly pending = new PendingRequests((payload) => this.sendRaw(payload));
   private readonly heartbeat: Heartbeat;
   private readonly resubscriber: Resubscriber;
+  private readonly credentialRefresh: CredentialRefresh | undefined;
   private readonly subscriptions = new Map<string, SssSubscription>();
   private readonly subscriptionHost: SssSubscriptionHost = {
     unsubscribe: (subscription) => this.unsubscribe(subscription),
@@ -136,6 +138,25 @@ export class SssClient {
       },
       { ...DEFAULT_RESUBSCRIBE_OPTIONS, ...options.resubscribe },
     );
+    const getToken = options.getToken;
+    this.credentialRefresh =
+      getToken === undefined
+        ? undefined
+        : new CredentialRefresh(
+            {
+              getToken,
+              sendCredential: (credential) =>
+                this.request(
+                  (id) => ({ t: 'auth', id, credential }),
+                  undefined,
+                  (reply) => {
+                    expectReply(reply, 'ack');
+                  },
+                ),
+              reportError: (error) => this.reportError(error),
+            },
+            { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh },
+          );
   }
 
   /** The connection status. */
@@ -394,9 +415,18 @@ export class SssClient {
         return;
       case 'unsubbed': {
         const subscription = this.subscriptions.get(frame.channel);
-        if (subscription) this.endSubscription(subscription, { reason: frame.reason });
+        if (!subscription) return;
+        const { reason, code } = frame;
+        this.endSubscription(
+          subscription,
+          typeof code === 'string' ? { reason, error: new SssClientError(code, reason) } : { reason },
+        );
         return;
       }
+      case 'refresh':
+        this.events.emit('credentialsExpiring', { expiresIn: frame.expiresIn });
+        this.credentialRefresh?.start();
+        return;
       default:
         // pong, a repeated hello, or a frame type from a newer server: nothing to do.
         return;
@@ -424,6 +454,7 @@ export class SssClient {
     this.ready = false;
     this.heartbeat.stop();
     this.resubscriber.stopAll();
+    this.credentialRefresh?.stop();
     this.pending.failSent(
       new SssClientError(SssClientErrorCode.Disconnected, 'The connection dropped before the answer', {
         code,
@@ -444,6 +475,17 @@ export class SssClient {
       this.shutDown(error, 'unsupported_version');
       this.events.emit('drop', { code, reason });
       this.reportError(error);
+      return;
+    }
+    if (code === CloseCode.CredentialsExpired || code === CloseCode.CredentialsRefused) {
+      // NOTE: permanent: reconnecting with the same credential would be refused again (or loop).
+      const errorCode =
+        code === CloseCode.CredentialsExpired
+          ? SssClientErrorCode.CredentialsExpired
+          : SssClientErrorCode.CredentialsRefused;
+      this.shutDown(new SssClientError(errorCode, reason, { code, reason }), 'credentials_expired');
+      this.events.emit('drop', { code, reason });
+      this.events.emit('credentialsExpired', { code, reason });
       return;
     }
     if (!this.backoff) {
@@ -530,6 +572,7 @@ export class SssClient {
     this.reconnectTimer = undefined;
     this.heartbeat.stop();
     this.resubscriber.stopAll();
+    this.credentialRefresh?.stop();
     this.ready = false;
     this.pending.failAll(error);
     const subscriptions = [...this.subscriptions.values()];

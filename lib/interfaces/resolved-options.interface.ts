@@ -1,5 +1,6 @@
 import type {
   SssAllowedOrigins,
+  SssCredentialOptions,
   SssGuard,
   SssLimits,
   SssRetention,
@@ -20,4 +21,5 @@ export interface ResolvedSssOptions {
   shutdownTimeout: number;
   limits: Required<SssLimits>;
   retention: Required<SssRetention>;
+  credentials: Required<SssCredentialOptions>;
 }

@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
+import { CredentialRefresher } from '../credentials/credential-refresher.js';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssChannelRequest, SssMessageRequest } from '../interfaces/sss-request.interface.js';
 import {
   ErrorCode,
+  MAX_CREDENTIAL_LENGTH,
   MAX_FRAME_DEPTH,
   RESERVED_CHANNEL_PREFIX,
   type AckFrame,
@@ -41,6 +43,7 @@ export class FrameRouter {
     @Inject(SSS_RESOLVED_OPTIONS) private readonly options: ResolvedSssOptions,
     private readonly registry: HandlerRegistry,
     private readonly hub: ChannelHub,
+    private readonly credentials: CredentialRefresher,
   ) {
     this.timeouts = new HandlerTimeouts(options.limits.handlerTimeout);
   }
@@ -91,6 +94,14 @@ export class FrameRouter {
       case 'unsub':
         if (validId === undefined) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.missingId);
         return this.dispatch(socket, fields.t, validId, fields);
+      case 'auth': {
+        if (validId === undefined) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.missingId);
+        const credential = fields.credential;
+        if (typeof credential !== 'string' || credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) {
+          return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.invalidCredential(MAX_CREDENTIAL_LENGTH));
+        }
+        return this.credentials.refresh(socket, validId, credential);
+      }
       default:
         return this.fail(socket, validId, ErrorCode.UnknownType, SssMessages.unknownType(fields.t));
     }
@@ -157,7 +168,7 @@ export class FrameRouter {
     const matched = this.registry.matchChannel(channel);
     if (!matched) return this.fail(socket, id, ErrorCode.UnknownChannel, SssMessages.unknownChannel(channel));
     // Reserve the name now, so that a second `sub` racing this one is refused.
-    const subscription = new ChannelSubscription(socket, channel);
+    const subscription = new ChannelSubscription(socket, channel, frame.query);
     socket.subscriptions.set(channel, subscription);
     const request: SssChannelRequest = {
       kind: 'channel',

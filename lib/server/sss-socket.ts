@@ -1,10 +1,22 @@
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import type { CredentialExpiry } from '../credentials/credential-expiry.js';
 import { CloseCode, type ChannelPosition, type ServerFrame } from '../protocol/frames.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import type { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { SssMessages } from '../sss.messages.js';
 import { encodeTextFrame, truncateUtf8, type SharedFrame } from './frame.encoder.js';
+
+/** @internal The credential state of a socket whose session guards set an expiry. */
+export interface SocketCredentials {
+  /** When the credential expires, and the timers that follow from it. */
+  readonly expiry: CredentialExpiry;
+  /** The upgrade request, which the session guards read again on a refresh. */
+  readonly request: IncomingMessage;
+  /** True while the session guards check a refreshed credential. */
+  refreshing: boolean;
+}
 
 /** What every socket of an instance shares; one object, not one per socket. */
 export interface SocketRuntime {
@@ -33,6 +45,8 @@ export class SssSocket {
   private rateCheckedAt = this.lastSeenAt;
   /** Set while reading is paused because the socket is over its budget. */
   private resumeTimer?: NodeJS.Timeout;
+  /** @internal Present when the connection's credential expires (`SssHandshake.expiresAt`). */
+  credentials?: SocketCredentials;
 
   /** @internal Sockets are created by the server. */
   constructor(
@@ -57,6 +71,11 @@ export class SssSocket {
   readonly locals: Record<string, unknown>;
   /** The client address. */
   readonly address: string;
+
+  /** When the connection's credential expires (ms since the epoch), as the session guards last set it; `undefined`: never. */
+  get expiresAt(): number | undefined {
+    return this.credentials?.expiry.expiresAt;
+  }
 
   /** Whether the connection is open. */
   get isOpen(): boolean {

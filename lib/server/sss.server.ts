@@ -17,6 +17,7 @@ import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
 import { FrameRouter } from '../router/frame.router.js';
 import { ChannelHub } from '../channels/channel.hub.js';
+import { CredentialRefresher, isValidExpiry } from '../credentials/credential-refresher.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import { SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
@@ -54,6 +55,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly hub: ChannelHub,
     private readonly sockets: SocketRegistry,
     private readonly lifecycle: LifecycleDispatcher,
+    private readonly credentials: CredentialRefresher,
   ) {
     const { maxBufferedBytes, messagesPerSecond } = options.limits;
     this.runtime = { scaler, maxBufferedBytes, messagesPerSecond };
@@ -126,6 +128,10 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     } catch (error) {
       return rejectUpgrade(socket, ...this.describeRejection(error));
     }
+    if (!isValidExpiry(handshake.expiresAt)) {
+      this.logger.error(SssMessages.invalidExpiry(String(handshake.expiresAt)));
+      return rejectUpgrade(socket, 500, SssMessages.internal);
+    }
     if (socket.destroyed) return;
     if (this.closing || !this.wss) return rejectUpgrade(socket, 503, SssMessages.shuttingDown);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, handshake));
@@ -140,6 +146,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     this.sockets.add(socket);
+    this.credentials.track(socket, handshake.request, handshake.expiresAt);
     ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
     ws.on('ping', (data) => this.router.control(socket, 'ping', () => ws.pong(data)));
     ws.on('pong', () => this.router.control(socket, 'pong', noAnswer));
@@ -176,6 +183,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private disconnected(socket: SssSocket, code: number, reason: string): void {
     this.sockets.remove(socket);
+    this.credentials.untrack(socket);
     for (const subscription of [...socket.subscriptions.values()]) this.hub.detach(subscription);
     this.lifecycle.disconnected(socket, { code, reason });
     if (this.sockets.size === 0) this.onLastSocketClosed?.();
