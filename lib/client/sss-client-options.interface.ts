@@ -70,6 +70,14 @@ export interface SssClientOptions {
    */
   getToken?: () => string | Promise<string>;
   /**
+   * With `getToken`: the URL query parameter (for example `'token'`) that carries a fresh credential
+   * on every connection attempt, the first and each reconnect, so that a reconnect does not present a
+   * credential that expired meanwhile (browsers cannot set headers on a WebSocket). `getToken()` is
+   * called before each attempt; a failure fails the attempt (`CONNECT_FAILED`; reconnects retry with
+   * backoff). Keep such tokens short-lived: URLs may appear in access logs. Default: none (the URL is used as given).
+   */
+  tokenParam?: string;
+  /**
    * Backoff between failed refresh attempts (jittered, per refresh request).
    * Default: `{ initialDelay: 500, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
    */

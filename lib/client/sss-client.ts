@@ -327,12 +327,13 @@ export class SssClient {
         { cause: error },
       );
     }
+    const url = await this.connectionUrl();
     if (lifecycle !== this.lifecycle) {
       throw new SssClientError(SssClientErrorCode.Closed, 'The client was closed while connecting');
     }
     let socket: WebSocketLike;
     try {
-      socket = this.createSocket(WebSocketImpl);
+      socket = this.createSocket(WebSocketImpl, url);
     } catch (error) {
       throw new SssClientError(SssClientErrorCode.ConnectFailed, `Cannot open ${this.url}`, undefined, {
         cause: error,
@@ -352,11 +353,32 @@ export class SssClient {
     }
   }
 
-  private createSocket(WebSocketImpl: WebSocketConstructor): WebSocketLike {
+  /**
+   * The URL of the next connection: with `tokenParam` (and `getToken`), a fresh credential rides in
+   * its query, so that a reconnect never presents a credential that expired while the socket lived.
+   */
+  private async connectionUrl(): Promise<string> {
+    const { tokenParam, getToken } = this.options;
+    if (tokenParam === undefined || getToken === undefined) return this.url;
+    let token: unknown;
+    try {
+      token = await getToken();
+    } catch (error) {
+      throw new SssClientError(SssClientErrorCode.ConnectFailed, 'getToken() failed', undefined, { cause: error });
+    }
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new SssClientError(SssClientErrorCode.ConnectFailed, 'getToken() must resolve with a non-empty string');
+    }
+    const url = new URL(this.url);
+    url.searchParams.set(tokenParam, token);
+    return url.toString();
+  }
+
+  private createSocket(WebSocketImpl: WebSocketConstructor, url: string): WebSocketLike {
     const headers = this.options.headers;
     // Browsers would take an options object for a subprotocol name, so only Node gets headers.
-    if (headers && (this.options.WebSocket || isNodeRuntime())) return new WebSocketImpl(this.url, { headers });
-    return new WebSocketImpl(this.url);
+    if (headers && (this.options.WebSocket || isNodeRuntime())) return new WebSocketImpl(url, { headers });
+    return new WebSocketImpl(url);
   }
 
   private establish(socket: WebSocketLike, hello: HelloFrame): void {

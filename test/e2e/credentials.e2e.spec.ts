@@ -118,6 +118,32 @@ describe('credentials on long-lived connections (two instances, Redis-only scale
     await eventually(() => expect(received).toEqual(['room:hello', 'news:headline']));
   });
 
+  it('reconnects with a fresh credential from getToken (tokenParam), not the one that expired', async () => {
+    const claims = { sub: 'ann', sid: 'reconnecting', rooms: ['a'] };
+    const issued: number[] = [];
+    const client = await pool.connect({
+      tokenParam: 'token',
+      getToken: () => {
+        const exp = Date.now() + LIFETIME_MS;
+        issued.push(exp);
+        return signToken({ ...claims, exp });
+      },
+    });
+    const connects: string[] = [];
+    client.on('connect', (info) => connects.push(info.socketId));
+    const room = await client.subscribe('room/a');
+    // Past the expiry of the credential the first connection was opened with.
+    await sleep(LIFETIME_MS + 200);
+    expect(issued.length).toBeGreaterThanOrEqual(2);
+    await client.ask('dropMe');
+    await eventually(() => expect(connects).toHaveLength(1), 3_000);
+    expect(client.status).toBe('open');
+    const me = await client.ask<{ expiresAt: number; sessionId: string }>('whoami');
+    expect(me).toMatchObject({ sessionId: 'reconnecting', expiresAt: issued[issued.length - 1] });
+    expect(me.expiresAt).toBeGreaterThan(issued[0]);
+    expect(room.closed).toBe(false);
+  });
+
   it('closes a socket that never refreshes with 4003 at its expiry plus the grace period, and does not reconnect', async () => {
     const expiresAt = Date.now() + LIFETIME_MS;
     const client = pool.create({ headers: bearer(token({ exp: expiresAt })) });
