@@ -30,12 +30,21 @@ export class CredentialExpiry {
     return this.expiry;
   }
 
-  /** Sets (or, with `undefined`, removes) the expiry and schedules what follows from it. */
-  set(expiresAt: number | undefined): void {
+  /**
+   * Sets (or, with `undefined`, removes) the expiry and schedules what follows from it. After a
+   * refresh (`refreshed`), a credential that already expires within the lead time is not asked
+   * for again at once but when half of its remaining life has passed: a client whose `getToken()`
+   * keeps returning the same token is asked a bounded number of times, not in a loop.
+   */
+  set(expiresAt: number | undefined, refreshed = false): void {
     this.stop();
     this.expiry = expiresAt;
     if (expiresAt === undefined) return;
-    this.schedule(expiresAt - this.leadTime, () => {
+    const now = this.now();
+    const refreshAt = refreshed
+      ? Math.max(expiresAt - this.leadTime, now + (expiresAt - now) / 2)
+      : expiresAt - this.leadTime;
+    this.schedule(refreshAt, () => {
       this.handlers.refreshDue(expiresAt - this.now());
       this.schedule(expiresAt + this.grace, () => {
         this.timer = undefined;

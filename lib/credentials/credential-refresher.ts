@@ -111,7 +111,7 @@ export class CredentialRefresher {
     if (handshake.userId !== socket.userId || handshake.sessionId !== socket.sessionId) {
       return socket.close(CloseCode.CredentialsRefused, SssMessages.credentialsRefused(SssMessages.identityChanged));
     }
-    state.expiry.set(handshake.expiresAt);
+    state.expiry.set(handshake.expiresAt, true);
     await Promise.all([...socket.subscriptions.values()].map((subscription) => this.recheck(subscription)));
     if (socket.isOpen) socket.send({ t: 'ack', id });
   }

@@ -10,6 +10,7 @@ import { signToken, type TokenClaims } from './fixtures/credentials/signed-token
 import { DeviceCookieGuard, SessionDenyList, TokenSessionGuard } from './fixtures/credentials/token-session.guard.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { RawSocket } from './support/raw-socket.js';
+import { upgradeStatus } from './support/upgrade-status.js';
 
 // Short enough for a test, long enough for a loaded machine: refresh 1 s before expiry, 0.5 s grace.
 const LEAD_MS = 1_000;
@@ -310,6 +311,24 @@ describe('credentials on long-lived connections (two instances, Redis-only scale
         expect(await raw.next((f) => f.id === 8)).toEqual({ t: 'ack', id: 8 });
         expect(raw.closed).toBeUndefined();
         expect((await raw.request({ t: 'ask', id: 10, topic: 'whoami' })).t).toBe('res');
+      } finally {
+        raw.close();
+      }
+    });
+
+    it('answers 500 when a session guard sets an expiry that is not a finite number, and INTERNAL_ERROR on a refresh', async () => {
+      const notANumber = token({ exp: 'soon' as unknown as number });
+      expect(await upgradeStatus(b.url, bearer(notANumber))).toEqual({ status: 500, body: 'Internal server error' });
+      const raw = await RawSocket.open(b.url, bearer(token({ sid: 'bad-expiry', exp: Date.now() + 60_000 })));
+      try {
+        const refresh = token({ sid: 'bad-expiry', exp: 'soon' as unknown as number });
+        expect(await raw.request({ t: 'auth', id: 1, credential: refresh })).toEqual({
+          t: 'err',
+          id: 1,
+          code: 'INTERNAL_ERROR',
+          message: 'Internal server error',
+        });
+        expect((await raw.request({ t: 'ask', id: 2, topic: 'whoami' })).t).toBe('res');
       } finally {
         raw.close();
       }

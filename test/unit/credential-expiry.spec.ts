@@ -73,4 +73,20 @@ describe('CredentialExpiry', () => {
     vi.advanceTimersByTime(1);
     expect(events).toEqual(['refresh:1000']);
   });
+
+  it('after a refresh, asks again for a credential that still expires soon only when half its life passed', () => {
+    const expiry = new CredentialExpiry(handlers, 30_000, 1_000);
+    // The refreshed credential (the same token again) expires in 8 s, well within the 30 s lead time.
+    expiry.set(1_000_000 + 8_000, true);
+    vi.advanceTimersByTime(3_999);
+    expect(events).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(events).toEqual(['refresh:4000']);
+    // Refreshed again with the same expiry: half of the 4 s left.
+    expiry.set(1_000_000 + 8_000, true);
+    vi.advanceTimersByTime(2_000);
+    expect(events).toEqual(['refresh:4000', 'refresh:2000']);
+    vi.advanceTimersByTime(3_000);
+    expect(events).toEqual(['refresh:4000', 'refresh:2000', 'expired@1009000']);
+  });
 });
