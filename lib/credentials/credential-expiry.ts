@@ -1,6 +1,9 @@
 /** The largest delay `setTimeout` honours; longer waits are taken in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** After a refresh, the shortest wait before asking again for a credential that still expires soon. */
+const MIN_REASK_MS = 1_000;
+
 /** What a `CredentialExpiry` does when its time comes. */
 export interface CredentialExpiryHandlers {
   /** Ask the client for a fresh credential; `expiresIn` ms remain (0 or less: the grace period runs). */
@@ -33,23 +36,32 @@ export class CredentialExpiry {
   /**
    * Sets (or, with `undefined`, removes) the expiry and schedules what follows from it. After a
    * refresh (`refreshed`), a credential that already expires within the lead time is not asked
-   * for again at once but when half of its remaining life has passed: a client whose `getToken()`
-   * keeps returning the same token is asked a bounded number of times, not in a loop.
+   * for again at once but when half of its remaining life has passed, and not at all when that is
+   * under a second: a client whose `getToken()` keeps returning the same token is asked a bounded
+   * number of times, not in a loop.
    */
   set(expiresAt: number | undefined, refreshed = false): void {
     this.stop();
     this.expiry = expiresAt;
     if (expiresAt === undefined) return;
-    const now = this.now();
-    const refreshAt = refreshed
-      ? Math.max(expiresAt - this.leadTime, now + (expiresAt - now) / 2)
-      : expiresAt - this.leadTime;
-    this.schedule(refreshAt, () => {
-      this.handlers.refreshDue(expiresAt - this.now());
+    const expire = () =>
       this.schedule(expiresAt + this.grace, () => {
         this.timer = undefined;
         this.handlers.expired();
       });
+    let refreshAt = expiresAt - this.leadTime;
+    if (refreshed) {
+      const now = this.now();
+      const halfLife = (expiresAt - now) / 2;
+      if (refreshAt < now + halfLife) {
+        // Too little life left to be worth asking again: the grace period is all that remains.
+        if (halfLife < MIN_REASK_MS) return expire();
+        refreshAt = now + halfLife;
+      }
+    }
+    this.schedule(refreshAt, () => {
+      this.handlers.refreshDue(expiresAt - this.now());
+      expire();
     });
   }
 

@@ -89,4 +89,18 @@ describe('CredentialExpiry', () => {
     vi.advanceTimersByTime(3_000);
     expect(events).toEqual(['refresh:4000', 'refresh:2000', 'expired@1009000']);
   });
+
+  it('after a refresh, does not ask again for a credential with under two seconds (or nothing) left', () => {
+    const expiry = new CredentialExpiry(handlers, 30_000, 1_000);
+    expiry.set(1_000_000 + 1_500, true);
+    vi.advanceTimersByTime(2_499);
+    expect(events).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(events).toEqual(['expired@1002500']);
+    events.length = 0;
+    // A guard that accepted a credential that had already expired: closed after the grace period.
+    expiry.set(Date.now() - 10, true);
+    vi.advanceTimersByTime(990);
+    expect(events).toEqual(['expired@1003490']);
+  });
 });
