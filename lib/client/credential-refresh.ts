@@ -27,6 +27,8 @@ export interface CredentialRefreshHost {
 export class CredentialRefresh {
   private readonly backoff: ReconnectBackoff;
   private running = false;
+  /** A request that came while a refresh ran: served once that one is done. */
+  private requestedAgain = false;
   /** Bumped by `stop()`, so that an attempt started before it can tell it is stale. */
   private generation = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -38,9 +40,15 @@ export class CredentialRefresh {
     this.backoff = new ReconnectBackoff(options);
   }
 
-  /** The server asked for a fresh credential; nothing happens while a refresh is already running. */
+  /**
+   * The server asked for a fresh credential. While a refresh runs, the request is remembered and
+   * served once it is done (its answer may have crossed a request for a newer credential).
+   */
   start(): void {
-    if (this.running) return;
+    if (this.running) {
+      this.requestedAgain = true;
+      return;
+    }
     this.running = true;
     this.backoff.reset();
     void this.attempt(this.generation);
@@ -50,6 +58,7 @@ export class CredentialRefresh {
   stop(): void {
     this.generation += 1;
     this.running = false;
+    this.requestedAgain = false;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
   }
@@ -62,7 +71,12 @@ export class CredentialRefresh {
         throw new SssClientError(SssClientErrorCode.RefreshFailed, 'getToken() must resolve with a non-empty string');
       }
       await this.host.sendCredential(credential);
-      if (generation === this.generation) this.running = false;
+      if (generation !== this.generation) return;
+      this.running = false;
+      if (this.requestedAgain) {
+        this.requestedAgain = false;
+        this.start();
+      }
     } catch (caught) {
       if (generation !== this.generation) return;
       const error =
@@ -72,6 +86,7 @@ export class CredentialRefresh {
       // The connection dropped (a refusal closes it with 4004): its close decides what follows.
       if (error.code === SssClientErrorCode.Disconnected || error.code === SssClientErrorCode.Closed) {
         this.running = false;
+        this.requestedAgain = false;
         return;
       }
       this.host.reportError(error);

@@ -83,7 +83,7 @@ describe('CredentialRefresh', () => {
     expect(sent).toEqual(['token', 'token', 'token']);
   });
 
-  it('runs one refresh at a time', async () => {
+  it('runs one refresh at a time, serving a request that came meanwhile once it is done', async () => {
     let release!: () => void;
     const { refresh, sent } = setup(
       () => 'token',
@@ -91,12 +91,18 @@ describe('CredentialRefresh', () => {
     );
     refresh.start();
     refresh.start();
+    refresh.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(sent).toEqual(['token']);
     release();
     await vi.advanceTimersByTimeAsync(0);
-    refresh.start();
+    // The requests that came while the first ran are served by one more refresh.
+    expect(sent).toEqual(['token', 'token']);
+    release();
     await vi.advanceTimersByTimeAsync(0);
     expect(sent).toEqual(['token', 'token']);
+    refresh.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toEqual(['token', 'token', 'token']);
   });
 });
