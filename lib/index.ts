@@ -29,6 +29,7 @@ export type {
 } from './interfaces/sss-lifecycle.interface.js';
 export type {
   SssAllowedOrigins,
+  SssCredentialOptions,
   SssGuard,
   SssLimits,
   SssModuleOptions,
@@ -44,6 +45,7 @@ export type {
 export {
   CloseCode,
   ErrorCode,
+  MAX_CREDENTIAL_LENGTH,
   MAX_FRAME_DEPTH,
   PROTOCOL_VERSION,
   type ChannelPosition,

@@ -35,6 +35,10 @@ export function resolveSssOptions(options: SssModuleOptions): ResolvedSssOptions
       maxAgeMs: options.retention?.maxAgeMs ?? 86_400_000,
     },
     metrics: resolveMetrics(options.metrics),
+    credentials: {
+      refreshLeadTime: options.credentials?.refreshLeadTime ?? 30_000,
+      expiryGrace: options.credentials?.expiryGrace ?? 5_000,
+    },
   };
 }
 

@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
 import { SssConfigurationError } from './errors/sss-configuration.error.js';
-import type { SssLimits, SssModuleOptions, SssRetention } from './interfaces/sss-module-options.interface.js';
+import type {
+  SssCredentialOptions,
+  SssLimits,
+  SssModuleOptions,
+  SssRetention,
+} from './interfaces/sss-module-options.interface.js';
 import { SssMessages } from './sss.messages.js';
 
 /** The largest delay `setTimeout` and `setInterval` honour; beyond, Node fires after 1 ms. */
@@ -27,6 +32,11 @@ const LIMIT_RULES: Record<keyof SssLimits, IntegerRule> = {
 const RETENTION_RULES: Record<keyof SssRetention, IntegerRule> = {
   maxMessages: { min: 1 },
   maxAgeMs: { min: 1, unit: 'ms' },
+};
+
+const CREDENTIAL_RULES: Record<keyof SssCredentialOptions, IntegerRule> = {
+  refreshLeadTime: { min: 0, max: MAX_TIMER_MS, unit: 'ms' },
+  expiryGrace: { min: 0, max: MAX_TIMER_MS, unit: 'ms' },
 };
 
 const SCALER_METHODS = [
@@ -82,6 +92,7 @@ export function validateSssOptions(options: SssModuleOptions): void {
     });
   }
   if (options.limits !== undefined) checkGroup('limits', options.limits, LIMIT_RULES);
+  if (options.credentials !== undefined) checkGroup('credentials', options.credentials, CREDENTIAL_RULES);
   if (options.metrics !== undefined) checkMetrics(options.metrics);
 }
 

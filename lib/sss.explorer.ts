@@ -53,7 +53,9 @@ export class SssExplorer implements OnModuleInit {
     const channelPattern = this.accessor.getChannelPattern(method);
     if (askTopic === undefined && tellTopic === undefined && channelPattern === undefined) return;
     const handler = this.contextCreator.create(instance, method, methodName, injectables);
-    const source = { handler, name: `${className}.${methodName}` };
+    const guards =
+      channelPattern === undefined ? undefined : this.contextCreator.createGuardCheck(instance, method, methodName);
+    const source = { handler, guards, name: `${className}.${methodName}` };
     if (askTopic !== undefined) this.registry.addAsk(askTopic, source);
     if (tellTopic !== undefined) this.registry.addTell(tellTopic, source);
     if (channelPattern !== undefined) {

@@ -63,7 +63,7 @@ export const SssMessages = {
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',
   unknownType: (type: unknown) =>
-    `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub, presence or ping.`,
+    `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub, presence, ping or auth.`,
   tooDeep: (maxDepth: number) =>
     `The frame nests arrays and objects more than ${maxDepth} levels deep (the frame itself is level 1); flatten the payload.`,
   missingId: 'This frame needs a positive integer "id".',
@@ -116,4 +116,12 @@ export const SssMessages = {
     'MongoRedisScaler({ history: false }) is now RedisScaler({ redis }) from the same entry point: it orders and fans out without storing.',
   epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
+  credentialsExpired: 'The credential expired and was not refreshed.',
+  credentialsRefused: (why: string) => `The refreshed credential was refused: ${why}`,
+  identityChanged: 'The refreshed credential names another user or session.',
+  invalidCredential: (max: number) => `"credential" must be a non-empty string of at most ${max} characters.`,
+  nothingToRefresh: 'This connection does not expire: there is no credential to refresh.',
+  refreshInProgress: 'A refresh of this connection is already running; wait for its answer.',
+  invalidExpiry: (value: string) =>
+    `A session guard set handshake.expiresAt to ${value}; it must be a finite number of ms since the epoch (e.g. a JWT's exp * 1000).`,
 } as const;

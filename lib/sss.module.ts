@@ -1,6 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ChannelHub } from './channels/channel.hub.js';
+import { CredentialRefresher } from './credentials/credential-refresher.js';
 import { SignalRouter } from './router/signal.router.js';
 import { SssContextCreator } from './context/sss-context.creator.js';
 import type { ResolvedSssOptions } from './interfaces/resolved-options.interface.js';
@@ -60,6 +61,7 @@ import { resolveSssOptions } from './sss-options.resolver.js';
     FrameRouter,
     SignalRouter,
     SessionGuardRunner,
+    CredentialRefresher,
     SssServer,
     SssPublisher,
   ],

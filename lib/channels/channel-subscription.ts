@@ -26,5 +26,7 @@ export class ChannelSubscription {
     readonly channel: string,
     /** Whether the channel tracks presence (`@Channel(pattern, { presence: true })`). */
     readonly presence = false,
+    /** What the client passed to `subscribe(channel, query)`: the guards see it again on a re-check. */
+    readonly query?: unknown,
   ) {}
 }

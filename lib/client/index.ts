@@ -10,6 +10,8 @@ export type {
   SssBootEvent,
   SssClientEvents,
   SssClientStatus,
+  SssCredentialsExpiredEvent,
+  SssCredentialsExpiringEvent,
   SssDropEvent,
   SssHelloInfo,
   SssMessageMeta,

@@ -64,6 +64,24 @@ export interface SssBootEvent {
   reason: string;
 }
 
+/** Payload of `credentialsExpiring`: the server asked for a fresh credential. */
+export interface SssCredentialsExpiringEvent {
+  /** Milliseconds until the connection's credential expires (0 or less: the grace period runs). */
+  expiresIn: number;
+}
+
+/**
+ * Payload of `credentialsExpired`: the server closed the socket because its credential expired
+ * without a refresh (4003) or the refreshed credential was refused (4004). The client does not
+ * reconnect (the credential would be refused again): sign the user in again, then `connect()`.
+ */
+export interface SssCredentialsExpiredEvent {
+  /** 4003 (expired) or 4004 (refused). */
+  code: number;
+  /** The close reason given by the server. */
+  reason: string;
+}
+
 /** The client's events and their listener arguments. */
 export type SssClientEvents = {
   /** Every successful handshake (the first and each reconnect). */
@@ -77,6 +95,10 @@ export type SssClientEvents = {
   reconnect: [event: SssReconnectEvent];
   /** The server booted this client. */
   boot: [event: SssBootEvent];
+  /** The server asked for a fresh credential (`getToken()` is called when given). */
+  credentialsExpiring: [event: SssCredentialsExpiringEvent];
+  /** The server closed the socket for an expired or refused credential; the client does not reconnect. */
+  credentialsExpired: [event: SssCredentialsExpiredEvent];
   /**
    * Errors that belong to no request: server `err` without id, sequence gaps (for visibility: the
    * subscription re-subscribes by itself), listener errors, failed reconnects.
@@ -110,10 +132,14 @@ export interface SssResubscribedEvent {
 export interface SssSubscriptionClosedEvent {
   /**
    * Why: the server's `unsubbed` reason, `'unsubscribed'`, `'resubscribe_denied'`, `'client_closed'`,
-   * `'booted'`, `'unsupported_version'`, `'connection_lost'` (reconnection disabled) or `'replaced'` (subscribed again).
+   * `'booted'`, `'unsupported_version'`, `'credentials_expired'`, `'connection_lost'` (reconnection
+   * disabled) or `'replaced'` (subscribed again).
    */
   reason: string;
-  /** The error, when a re-subscription was refused or the client failed. */
+  /**
+   * The error, when a re-subscription was refused, the client failed, or the channel's guards refused
+   * the subscription after a credential refresh (its code, for example `FORBIDDEN`; `reason` is the guard's message).
+   */
   error?: SssClientError;
 }
 

@@ -1,4 +1,4 @@
-import type { ReconnectOptions } from './reconnect-backoff.js';
+import type { BackoffOptions, ReconnectOptions } from './reconnect-backoff.js';
 import type { ResubscribeOptions } from './resubscriber.js';
 
 /** The part of the WHATWG `WebSocket` the client uses; both browsers and `ws` provide it. */
@@ -61,4 +61,25 @@ export interface SssClientOptions {
   heartbeatInterval?: number;
   /** Extra silence in ms, beyond twice the heartbeat, before the connection counts as dead. Default: 1000. */
   heartbeatGrace?: number;
+  /**
+   * Gives a fresh credential (for example a JWT from your auth endpoint) when the server asks for one
+   * before the connection's credential expires; the client sends it in-band and the server re-runs its
+   * session guards. A throw, a rejection or a non-string is reported as `REFRESH_FAILED` on `error` and
+   * retried with backoff (`refresh`) until the server closes the socket (4003). Without it, the server
+   * closes an expiring connection at its expiry plus a grace period. Default: none.
+   */
+  getToken?: () => string | Promise<string>;
+  /**
+   * With `getToken`: the URL query parameter (for example `'token'`) that carries a fresh credential
+   * on every connection attempt, the first and each reconnect, so that a reconnect does not present a
+   * credential that expired meanwhile (browsers cannot set headers on a WebSocket). `getToken()` is
+   * called before each attempt; a failure fails the attempt (`CONNECT_FAILED`; reconnects retry with
+   * backoff). Keep such tokens short-lived: URLs may appear in access logs. Default: none (the URL is used as given).
+   */
+  tokenParam?: string;
+  /**
+   * Backoff between failed refresh attempts (jittered, per refresh request).
+   * Default: `{ initialDelay: 500, maxDelay: 10_000, factor: 2 }` (missing fields take these values).
+   */
+  refresh?: Partial<BackoffOptions>;
 }

@@ -20,6 +20,12 @@ export const SssClientErrorCode = {
   BadFrame: 'BAD_FRAME',
   /** An application listener threw; the thrown value is the `cause`. */
   ListenerError: 'LISTENER_ERROR',
+  /** The connection's credential expired without a refresh (close code 4003). */
+  CredentialsExpired: 'CREDENTIALS_EXPIRED',
+  /** The server refused the refreshed credential (close code 4004). */
+  CredentialsRefused: 'CREDENTIALS_REFUSED',
+  /** `getToken()` threw, rejected or gave no string; the refresh is retried with backoff. */
+  RefreshFailed: 'REFRESH_FAILED',
 } as const;
 export type SssClientErrorCode = (typeof SssClientErrorCode)[keyof typeof SssClientErrorCode];
 

@@ -8,6 +8,7 @@ import {
   type ServerFrame,
 } from '../protocol/frames.js';
 import { ConnectionAttempt, unsupportedVersionError } from './connection-attempt.js';
+import { CredentialRefresh, DEFAULT_REFRESH_OPTIONS } from './credential-refresh.js';
 import { Heartbeat } from './heartbeat.js';
 import { PendingRequests, type ReplyFrame } from './pending-requests.js';
 import { DEFAULT_RECONNECT_OPTIONS, ReconnectBackoff } from './reconnect-backoff.js';
@@ -73,6 +74,7 @@ export class SssClient {
   private readonly pending = new PendingRequests((payload) => this.sendRaw(payload));
   private readonly heartbeat: Heartbeat;
   private readonly resubscriber: Resubscriber;
+  private readonly credentialRefresh: CredentialRefresh | undefined;
   private readonly subscriptions = new Map<string, SssSubscription>();
   private readonly subscriptionHost: SssSubscriptionHost = {
     unsubscribe: (subscription) => this.unsubscribe(subscription),
@@ -146,6 +148,25 @@ export class SssClient {
       },
       { ...DEFAULT_RESUBSCRIBE_OPTIONS, ...options.resubscribe },
     );
+    const getToken = options.getToken;
+    this.credentialRefresh =
+      getToken === undefined
+        ? undefined
+        : new CredentialRefresh(
+            {
+              getToken,
+              sendCredential: (credential) =>
+                this.request(
+                  (id) => ({ t: 'auth', id, credential }),
+                  undefined,
+                  (reply) => {
+                    expectReply(reply, 'ack');
+                  },
+                ),
+              reportError: (error) => this.reportError(error),
+            },
+            { ...DEFAULT_REFRESH_OPTIONS, ...options.refresh },
+          );
   }
 
   /** The connection status. */
@@ -303,12 +324,13 @@ export class SssClient {
         { cause: error },
       );
     }
+    const url = await this.connectionUrl();
     if (lifecycle !== this.lifecycle) {
       throw new SssClientError(SssClientErrorCode.Closed, 'The client was closed while connecting');
     }
     let socket: WebSocketLike;
     try {
-      socket = this.createSocket(WebSocketImpl);
+      socket = this.createSocket(WebSocketImpl, url);
     } catch (error) {
       throw new SssClientError(SssClientErrorCode.ConnectFailed, `Cannot open ${this.url}`, undefined, {
         cause: error,
@@ -328,11 +350,32 @@ export class SssClient {
     }
   }
 
-  private createSocket(WebSocketImpl: WebSocketConstructor): WebSocketLike {
+  /**
+   * The URL of the next connection: with `tokenParam` (and `getToken`), a fresh credential rides in
+   * its query, so that a reconnect never presents a credential that expired while the socket lived.
+   */
+  private async connectionUrl(): Promise<string> {
+    const { tokenParam, getToken } = this.options;
+    if (tokenParam === undefined || getToken === undefined) return this.url;
+    let token: unknown;
+    try {
+      token = await getToken();
+    } catch (error) {
+      throw new SssClientError(SssClientErrorCode.ConnectFailed, 'getToken() failed', undefined, { cause: error });
+    }
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new SssClientError(SssClientErrorCode.ConnectFailed, 'getToken() must resolve with a non-empty string');
+    }
+    const url = new URL(this.url);
+    url.searchParams.set(tokenParam, token);
+    return url.toString();
+  }
+
+  private createSocket(WebSocketImpl: WebSocketConstructor, url: string): WebSocketLike {
     const headers = this.options.headers;
     // Browsers would take an options object for a subprotocol name, so only Node gets headers.
-    if (headers && (this.options.WebSocket || isNodeRuntime())) return new WebSocketImpl(this.url, { headers });
-    return new WebSocketImpl(this.url);
+    if (headers && (this.options.WebSocket || isNodeRuntime())) return new WebSocketImpl(url, { headers });
+    return new WebSocketImpl(url);
   }
 
   private establish(socket: WebSocketLike, hello: HelloFrame): void {
@@ -394,9 +437,18 @@ export class SssClient {
         return;
       case 'unsubbed': {
         const subscription = this.subscriptions.get(frame.channel);
-        if (subscription) this.endSubscription(subscription, { reason: frame.reason });
+        if (!subscription) return;
+        const { reason, code } = frame;
+        this.endSubscription(
+          subscription,
+          typeof code === 'string' ? { reason, error: new SssClientError(code, reason) } : { reason },
+        );
         return;
       }
+      case 'refresh':
+        this.events.emit('credentialsExpiring', { expiresIn: frame.expiresIn });
+        this.credentialRefresh?.start();
+        return;
       default:
         // pong, a repeated hello, or a frame type from a newer server: nothing to do.
         return;
@@ -424,6 +476,7 @@ export class SssClient {
     this.ready = false;
     this.heartbeat.stop();
     this.resubscriber.stopAll();
+    this.credentialRefresh?.stop();
     this.pending.failSent(
       new SssClientError(SssClientErrorCode.Disconnected, 'The connection dropped before the answer', {
         code,
@@ -444,6 +497,17 @@ export class SssClient {
       this.shutDown(error, 'unsupported_version');
       this.events.emit('drop', { code, reason });
       this.reportError(error);
+      return;
+    }
+    if (code === CloseCode.CredentialsExpired || code === CloseCode.CredentialsRefused) {
+      // NOTE: permanent: reconnecting with the same credential would be refused again (or loop).
+      const errorCode =
+        code === CloseCode.CredentialsExpired
+          ? SssClientErrorCode.CredentialsExpired
+          : SssClientErrorCode.CredentialsRefused;
+      this.shutDown(new SssClientError(errorCode, reason, { code, reason }), 'credentials_expired');
+      this.events.emit('drop', { code, reason });
+      this.events.emit('credentialsExpired', { code, reason });
       return;
     }
     if (!this.backoff) {
@@ -530,6 +594,7 @@ export class SssClient {
     this.reconnectTimer = undefined;
     this.heartbeat.stop();
     this.resubscriber.stopAll();
+    this.credentialRefresh?.stop();
     this.ready = false;
     this.pending.failAll(error);
     const subscriptions = [...this.subscriptions.values()];

@@ -15,6 +15,9 @@ import { SssParamsFactory } from './sss-params.factory.js';
 
 type Method = (...args: unknown[]) => unknown;
 
+/** A metadata key nothing is stored under: the guard check reads no parameters (so runs no pipes). */
+const GUARD_CHECK_METADATA = 'sss:guard-check';
+
 /**
  * Wraps a gateway method in Nest's enhancer pipeline, the way `@nestjs/websockets`' context creator
  * wraps a `@SubscribeMessage` handler: guards, interceptors, pipes and param decorators come from
@@ -55,6 +58,40 @@ export class SssContextCreator {
     ) as SssHandler;
     if (exceptions.isEmpty) return pipeline;
     return (...args: unknown[]) => pipeline(...args).catch((error: unknown) => exceptions.handle(error, args));
+  }
+
+  /**
+   * The guards of a `@Channel` method alone (global, class and method guards), for re-checking a
+   * live subscription after a credential refresh: resolves when they allow, rejects with what they
+   * threw (`ForbiddenException` for a `false`). The method, its pipes and interceptors do not run.
+   * `undefined` when no guard applies. Args are `[socket, query, request, pattern]`.
+   */
+  createGuardCheck(instance: object, method: Method, methodName: string): SssHandler | undefined {
+    const classRef = instance.constructor as Type;
+    const hasGuards =
+      hasEntries(this.config.getGlobalGuards()) ||
+      hasEntries(this.config.getGlobalRequestGuards()) ||
+      hasEntries(Reflect.getMetadata(GUARDS_METADATA, classRef)) ||
+      hasEntries(Reflect.getMetadata(GUARDS_METADATA, method));
+    if (!hasGuards) return undefined;
+    // NOTE: the pipeline is built around a stand-in that carries the method's metadata (guards, and
+    // whatever `Reflector` reads from `context.getHandler()`), so that the guards decide exactly as
+    // they do at subscribe time while the method itself never runs again.
+    const allowed: Method = () => true;
+    for (const key of Reflect.getMetadataKeys(method) as unknown[]) {
+      Reflect.defineMetadata(key, Reflect.getMetadata(key, method), allowed);
+    }
+    return this.externalContextCreator.create(
+      instance as Record<string, unknown>,
+      allowed,
+      methodName,
+      GUARD_CHECK_METADATA,
+      undefined,
+      undefined,
+      undefined,
+      { guards: true, interceptors: false, filters: false },
+      SSS_CONTEXT_TYPE,
+    ) as SssHandler;
   }
 
   /**

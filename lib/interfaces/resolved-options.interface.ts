@@ -1,5 +1,6 @@
 import type {
   SssAllowedOrigins,
+  SssCredentialOptions,
   SssGuard,
   SssLimits,
   SssRetention,
@@ -23,4 +24,5 @@ export interface ResolvedSssOptions {
   retention: Required<SssRetention>;
   /** `false`: metrics off. `registry` undefined: prom-client's global `register`. */
   metrics: false | { registry?: SssMetricsRegistry; prefix: string };
+  credentials: Required<SssCredentialOptions>;
 }

@@ -41,6 +41,14 @@ export interface SssRetention {
   maxAgeMs?: number;
 }
 
+/** How connections whose credential expires (`SssHandshake.expiresAt`) are refreshed. */
+export interface SssCredentialOptions {
+  /** How long before the expiry the server sends `refresh`, in ms. 0 to 2147483647. Default 30000. */
+  refreshLeadTime?: number;
+  /** How long after the expiry a socket without a fresh credential stays open, in ms; then it is closed with 4003. 0 to 2147483647. Default 5000. */
+  expiryGrace?: number;
+}
+
 /**
  * Which proxies may tell the client address through `X-Forwarded-For`, as Express's `trust proxy`:
  * `true` (all), `false` (none), a hop count, addresses or CIDR ranges (also `'loopback'`,
@@ -90,4 +98,6 @@ export interface SssModuleOptions {
    * the name prefix. Default false (nothing recorded, prom-client not loaded).
    */
   metrics?: boolean | SssMetricsOptions;
+  /** Refresh of expiring credentials on open connections. Defaults in `SssCredentialOptions`. */
+  credentials?: SssCredentialOptions;
 }

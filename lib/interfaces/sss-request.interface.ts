@@ -20,6 +20,11 @@ export interface SssChannelRequest {
   query: unknown;
   /** Where a re-subscription recovers from; absent on a first subscription. */
   since?: ChannelPosition;
+  /**
+   * True when the guards re-check a live subscription after the client refreshed its credential:
+   * only the guards run (not the `@Channel` handler); a refusal ends the subscription.
+   */
+  recheck?: boolean;
 }
 
 /** An HTTP upgrade being checked by the session guards. */

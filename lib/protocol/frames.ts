@@ -78,7 +78,23 @@ export interface PingFrame {
   t: 'ping';
 }
 
-export type ClientFrame = AskFrame | TellFrame | SubscribeFrame | UnsubscribeFrame | PresenceRequestFrame | PingFrame;
+/**
+ * Client → server: a fresh credential for a connection that expires (the answer to `refresh`). The
+ * session guards run again with it; answered with `ack` once they allowed it and every subscription
+ * was re-checked, with `err` on a temporary failure, or by closing the socket with 4004.
+ */
+export interface AuthFrame {
+  t: 'auth';
+  id: number;
+  /** The new credential (for example a JWT), at most `MAX_CREDENTIAL_LENGTH` characters. */
+  credential: string;
+}
+
+export type ClientFrame =
+  AskFrame | TellFrame | SubscribeFrame | UnsubscribeFrame | PresenceRequestFrame | PingFrame | AuthFrame;
+
+/** The longest credential an `auth` frame may carry; longer ones get `BAD_FRAME`. */
+export const MAX_CREDENTIAL_LENGTH = 16_384;
 
 /** Server → client: first frame on every connection. */
 export interface HelloFrame {
@@ -157,11 +173,16 @@ export interface ServerTellFrame {
   data?: unknown;
 }
 
-/** Server → client: the server ended a subscription (the channel was booted). */
+/**
+ * Server → client: the server ended a subscription (the channel was booted, its history was lost,
+ * or its guards refused it after a credential refresh).
+ */
 export interface UnsubscribedFrame {
   t: 'unsubbed';
   channel: string;
   reason: string;
+  /** When a guard refused the subscription on a re-check: its error code (for example `FORBIDDEN`). */
+  code?: string;
 }
 
 /**
@@ -181,6 +202,16 @@ export interface PongFrame {
   t: 'pong';
 }
 
+/**
+ * Server → client: the connection's credential expires in `expiresIn` ms; send a fresh one with
+ * `auth`. Without one, the socket is closed with 4003 once the expiry plus a grace period passed.
+ */
+export interface RefreshFrame {
+  t: 'refresh';
+  /** Milliseconds until the credential expires (0 or less: it has expired, the grace period runs). */
+  expiresIn: number;
+}
+
 export type ServerFrame =
   | HelloFrame
   | ResponseFrame
@@ -192,7 +223,8 @@ export type ServerFrame =
   | ServerTellFrame
   | UnsubscribedFrame
   | PresenceFrame
-  | PongFrame;
+  | PongFrame
+  | RefreshFrame;
 
 /** Why a re-subscription could not deliver every missed message. */
 export type RecoveryFailure =
@@ -264,6 +296,10 @@ export const CloseCode = {
   Booted: 4001,
   /** The client asked for a protocol version this server does not speak; do not reconnect. */
   UnsupportedVersion: 4002,
+  /** The connection's credential expired and no fresh one came in time (`refresh`/`auth`); do not reconnect with it. */
+  CredentialsExpired: 4003,
+  /** The session guards refused the credential of an `auth` frame (or it named another user or session); do not reconnect with it. */
+  CredentialsRefused: 4004,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

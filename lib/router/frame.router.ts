@@ -2,10 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelHub } from '../channels/channel.hub.js';
 import { ChannelSubscription } from '../channels/channel-subscription.js';
+import { CredentialRefresher } from '../credentials/credential-refresher.js';
 import type { ResolvedSssOptions } from '../interfaces/resolved-options.interface.js';
 import type { SssChannelRequest, SssMessageRequest } from '../interfaces/sss-request.interface.js';
 import {
   ErrorCode,
+  MAX_CREDENTIAL_LENGTH,
   MAX_FRAME_DEPTH,
   RESERVED_CHANNEL_PREFIX,
   type AckFrame,
@@ -44,6 +46,7 @@ export class FrameRouter {
     private readonly registry: HandlerRegistry,
     private readonly hub: ChannelHub,
     @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
+    private readonly credentials: CredentialRefresher,
   ) {
     this.timeouts = new HandlerTimeouts(options.limits.handlerTimeout);
   }
@@ -95,6 +98,14 @@ export class FrameRouter {
       case 'presence':
         if (validId === undefined) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.missingId);
         return this.dispatch(socket, fields.t, validId, fields);
+      case 'auth': {
+        if (validId === undefined) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.missingId);
+        const credential = fields.credential;
+        if (typeof credential !== 'string' || credential.length === 0 || credential.length > MAX_CREDENTIAL_LENGTH) {
+          return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.invalidCredential(MAX_CREDENTIAL_LENGTH));
+        }
+        return this.credentials.refresh(socket, validId, credential);
+      }
       default:
         return this.fail(socket, validId, ErrorCode.UnknownType, SssMessages.unknownType(fields.t));
     }
@@ -179,7 +190,7 @@ export class FrameRouter {
     const matched = this.registry.matchChannel(channel);
     if (!matched) return this.fail(socket, id, ErrorCode.UnknownChannel, SssMessages.unknownChannel(channel));
     // Reserve the name now, so that a second `sub` racing this one is refused.
-    const subscription = new ChannelSubscription(socket, channel, matched.route.presence);
+    const subscription = new ChannelSubscription(socket, channel, matched.route.presence, frame.query);
     socket.subscriptions.set(channel, subscription);
     const request: SssChannelRequest = {
       kind: 'channel',

@@ -8,6 +8,8 @@ export type SssHandler = (...args: unknown[]) => Promise<unknown>;
 /** Where a handler came from, for error messages. */
 export interface HandlerSource {
   handler: SssHandler;
+  /** `@Channel` methods: their guards alone, to re-check a live subscription; absent when none apply. */
+  guards?: SssHandler;
   /** `Class.method` */
   name: string;
 }

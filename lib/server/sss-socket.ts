@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import type { CredentialExpiry } from '../credentials/credential-expiry.js';
 import { CloseCode, type ChannelPosition, type ServerFrame } from '../protocol/frames.js';
 import type { SssMetricsRecorder } from '../metrics/sss-metrics.recorder.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
@@ -7,6 +9,16 @@ import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { SssMessages } from '../sss.messages.js';
 import { encodeTextFrame, truncateUtf8, type SharedFrame } from './frame.encoder.js';
 import { SssSession } from '../scaler/session/sss-session.js';
+
+/** @internal The credential state of a socket whose session guards set an expiry. */
+export interface SocketCredentials {
+  /** When the credential expires, and the timers that follow from it. */
+  readonly expiry: CredentialExpiry;
+  /** The upgrade request, which the session guards read again on a refresh. */
+  readonly request: IncomingMessage;
+  /** True while the session guards check a refreshed credential. */
+  refreshing: boolean;
+}
 
 /** What every socket of an instance shares; one object, not one per socket. */
 export interface SocketRuntime {
@@ -37,6 +49,8 @@ export class SssSocket {
   /** Set while reading is paused because the socket is over its budget. */
   private resumeTimer?: NodeJS.Timeout;
   private sessionData?: SssSession;
+  /** @internal Present when the connection's credential expires (`SssHandshake.expiresAt`). */
+  credentials?: SocketCredentials;
 
   /** @internal Sockets are created by the server. */
   constructor(
@@ -71,6 +85,11 @@ export class SssSocket {
    */
   get session(): SssSession {
     return (this.sessionData ??= new SssSession(this.runtime.scaler.sessions, this.sessionId));
+  }
+
+  /** When the connection's credential expires (ms since the epoch), as the session guards last set it; `undefined`: never. */
+  get expiresAt(): number | undefined {
+    return this.credentials?.expiry.expiresAt;
   }
 
   /** Whether the connection is open. */

@@ -17,6 +17,7 @@ import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.js';
 import { FrameRouter } from '../router/frame.router.js';
 import { ChannelHub } from '../channels/channel.hub.js';
+import { CredentialRefresher, isValidExpiry } from '../credentials/credential-refresher.js';
 import type { Scaler } from '../scaler/scaler.interface.js';
 import type { SssMetricsRecorder, UpgradeRefusal } from '../metrics/sss-metrics.recorder.js';
 import { SSS_METRICS, SSS_RESOLVED_OPTIONS, SSS_SCALER } from '../sss.constants.js';
@@ -56,6 +57,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly sockets: SocketRegistry,
     private readonly lifecycle: LifecycleDispatcher,
     @Inject(SSS_METRICS) private readonly metrics: SssMetricsRecorder,
+    private readonly credentials: CredentialRefresher,
   ) {
     const { maxBufferedBytes, messagesPerSecond } = options.limits;
     this.runtime = { scaler, maxBufferedBytes, messagesPerSecond, metrics };
@@ -134,6 +136,10 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       const [status, message] = this.describeRejection(error);
       return this.refuse(socket, status === 500 ? 'session_error' : 'session_refused', status, message);
     }
+    if (!isValidExpiry(handshake.expiresAt)) {
+      this.logger.error(SssMessages.invalidExpiry(String(handshake.expiresAt)));
+      return rejectUpgrade(socket, 500, SssMessages.internal);
+    }
     if (socket.destroyed) return;
     if (this.closing || !this.wss) return this.refuse(socket, 'draining', 503, SssMessages.shuttingDown);
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, handshake));
@@ -149,6 +155,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
       return;
     }
     this.sockets.add(socket);
+    this.credentials.track(socket, handshake.request, handshake.expiresAt);
     ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
     ws.on('ping', (data) => this.router.control(socket, 'ping', () => ws.pong(data)));
     ws.on('pong', () => this.router.control(socket, 'pong', noAnswer));
@@ -186,6 +193,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private disconnected(socket: SssSocket, code: number, reason: string): void {
     this.sockets.remove(socket);
+    this.credentials.untrack(socket);
     for (const subscription of [...socket.subscriptions.values()]) this.hub.detach(subscription);
     this.lifecycle.disconnected(socket, { code, reason });
     if (this.sockets.size === 0) this.onLastSocketClosed?.();

@@ -39,6 +39,7 @@ describe('resolveSssOptions', () => {
       },
       retention: { maxMessages: 1_000, maxAgeMs: 86_400_000 },
       metrics: false,
+      credentials: { refreshLeadTime: 30_000, expiryGrace: 5_000 },
     });
   });
 
@@ -54,6 +55,7 @@ describe('resolveSssOptions', () => {
         maxBufferedBytes: undefined,
       },
       retention: { maxMessages: undefined, maxAgeMs: undefined },
+      credentials: { refreshLeadTime: undefined, expiryGrace: undefined },
     });
     expect(resolved).toEqual(resolve({}));
   });
@@ -66,8 +68,10 @@ describe('resolveSssOptions', () => {
       shutdownTimeout: 0,
       trustProxy: 'loopback, 10.0.0.0/8',
       allowedOrigins: ['https://example.com'],
+      credentials: { refreshLeadTime: 0, expiryGrace: 2_000 },
     });
     expect(resolved.path).toBe('/live');
+    expect(resolved.credentials).toEqual({ refreshLeadTime: 0, expiryGrace: 2_000 });
     expect(resolved.limits).toMatchObject({ handlerTimeout: 500, maxFrameBytes: 1024, messagesPerSecond: 5 });
     expect(resolved.retention).toEqual({ maxMessages: 20, maxAgeMs: 86_400_000 });
     expect(resolved.shutdownTimeout).toBe(0);
@@ -95,6 +99,11 @@ describe('resolveSssOptions', () => {
     expect(refusal({ shutdownTimeout: -1 })).toMatch(/^SssModule: shutdownTimeout must be a non-negative integer/);
     expect(refusal({ limits: 100 })).toMatch(/^SssModule: limits must be an object; got 100\.$/);
     expect(refusal({ retention: [] })).toMatch(/^SssModule: retention must be an object/);
+    expect(refusal({ credentials: { refreshLeadTime: -1 } })).toBe(
+      'SssModule: credentials.refreshLeadTime must be a non-negative integer (ms) of at most 2147483647; got -1.',
+    );
+    expect(refusal({ credentials: { expiryGrace: '5000' } })).toMatch(/credentials\.expiryGrace .*got "5000"/);
+    expect(refusal({ credentials: 30 })).toMatch(/^SssModule: credentials must be an object; got 30\.$/);
   });
 
   it('refuses timers Node cannot arm (beyond 2^31 - 1 ms they fire at once)', () => {

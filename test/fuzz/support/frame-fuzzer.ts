@@ -64,7 +64,7 @@ const CHANNELS = [
   '',
   'nope/nope',
 ];
-const TYPES = ['ask', 'tell', 'sub', 'unsub', 'ping'];
+const TYPES = ['ask', 'tell', 'sub', 'unsub', 'ping', 'auth'];
 const DEEP_PLACEHOLDER = 'DEEP-VALUE-PLACEHOLDER';
 
 /** Generates random and mutated client frames, each with the answer the protocol prescribes. */
@@ -104,6 +104,8 @@ export class FrameFuzzer {
       }
     } else if (t === 'ping') {
       delete frame.id;
+    } else if (t === 'auth') {
+      frame.credential = this.random.chance(0.8) ? this.random.string(40) : this.value(2);
     }
     return frame;
   }
@@ -111,7 +113,7 @@ export class FrameFuzzer {
   /** A valid frame with one field replaced by a value of any type. */
   private corruptedFrame(): Record<string, unknown> {
     const frame = this.validFrame();
-    const field = this.random.pick(['t', 'id', 'topic', 'data', 'channel', 'query', 'since', 'extra']);
+    const field = this.random.pick(['t', 'id', 'topic', 'data', 'channel', 'query', 'since', 'credential', 'extra']);
     frame[field] = this.random.chance(0.3)
       ? this.random.pick([null, -1, 0, 1.5, 2 ** 53, '', '1', [], {}])
       : this.value(3);
@@ -220,6 +222,13 @@ export class FrameFuzzer {
     if (fields.t === 'ask' || fields.t === 'tell' || fields.t === 'sub' || fields.t === 'unsub') {
       if (validId === undefined) return frame({ kind: 'idless', code: 'BAD_FRAME' });
       return frame({ kind: 'id', id: validId, optional: fields.t === 'sub' });
+    }
+    if (fields.t === 'auth') {
+      if (validId === undefined) return frame({ kind: 'idless', code: 'BAD_FRAME' });
+      const { credential } = fields;
+      const readable = typeof credential === 'string' && credential.length > 0 && credential.length <= 16_384;
+      // The fuzzed app's connections do not expire: a readable credential has nothing to refresh.
+      return frame({ kind: 'id', id: validId, code: readable ? 'BAD_REQUEST' : 'BAD_FRAME' });
     }
     return frame(answer('UNKNOWN_TYPE'));
   }
