@@ -62,7 +62,11 @@ export class SssSocket {
   ) {
     this.userId = handshake.userId;
     this.sessionId = handshake.sessionId;
-    this.locals = handshake.locals;
+    // Most sockets never get locals: the empty object the handshake started with is not kept.
+    for (const _key in handshake.locals) {
+      this.localsValue = handshake.locals;
+      break;
+    }
     this.address = handshake.address;
     if (handshake.presence !== undefined) this.presenceInfo = handshake.presence;
     this.rateTokens = runtime.messagesPerSecond * 2;
@@ -73,7 +77,10 @@ export class SssSocket {
   /** The session id the session guard set. */
   readonly sessionId?: string;
   /** What the session guard (or the app later) put here. */
-  readonly locals: Record<string, unknown>;
+  get locals(): Record<string, unknown> {
+    return (this.localsValue ??= {});
+  }
+  private localsValue?: Record<string, unknown>;
   /** The client address. */
   readonly address: string;
   /** What presence shows of this socket's user (`handshake.presence`). */

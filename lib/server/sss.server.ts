@@ -102,6 +102,19 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.wss?.close();
   }
 
+  /**
+   * The listeners of every connection, shared: `this` is the connection, which carries its socket.
+   * NOTE: closures per connection (and their scopes, and `once` wrappers) cost ~0.5 KB of heap per
+   * idle connection, about as much as the rest of what this server adds to ws.
+   */
+  private readonly listeners = sharedListeners({
+    receive: (socket, data, isBinary) => this.receive(socket, data, isBinary),
+    control: (socket, kind, answer) => this.router.control(socket, kind, answer),
+    disconnected: (socket, code, reason) => this.disconnected(socket, code, reason),
+    failed: (socket, error) => this.logger.debug?.(`socket ${socket.id}: ${error.message}`),
+    releaseAddress: (address) => this.releaseAddress(address),
+  });
+
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
@@ -142,24 +155,32 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     if (socket.destroyed) return;
     if (this.closing || !this.wss) return this.refuse(socket, 'draining', 503, SssMessages.shuttingDown);
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, handshake));
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      // From now on ws listens to the socket's errors, and the address is released when the
+      // WebSocket closes (one listener less per connection).
+      socket.off('error', destroySelf);
+      socket.off('close', this.listeners.releaseAddress);
+      this.accept(ws, handshake);
+    });
   }
 
   private accept(ws: WebSocket, handshake: SssHandshake): void {
     const requestedVersion = new URL(handshake.request.url ?? '/', 'http://localhost').searchParams.get('v');
     const socket = new SssSocket(randomUUID(), ws, handshake, this.runtime);
-    ws.on('error', (error) => this.logger.debug?.(`socket ${socket.id}: ${error.message}`));
+    (ws as ServedWebSocket)[SERVED_SOCKET] = socket;
+    ws.on('error', this.listeners.error);
     if (requestedVersion !== null && requestedVersion !== String(PROTOCOL_VERSION)) {
+      this.releaseAddress(socket.address);
       this.metrics.upgradeRefused('unsupported_version');
       socket.close(CloseCode.UnsupportedVersion, SssMessages.unsupportedVersion(requestedVersion, PROTOCOL_VERSION));
       return;
     }
     this.sockets.add(socket);
     this.credentials.track(socket, handshake.request, handshake.expiresAt);
-    ws.on('message', (data, isBinary) => this.receive(socket, data, isBinary));
-    ws.on('ping', (data) => this.router.control(socket, 'ping', () => ws.pong(data)));
-    ws.on('pong', () => this.router.control(socket, 'pong', noAnswer));
-    ws.on('close', (code, reason) => this.disconnected(socket, code, reason.toString()));
+    ws.on('message', this.listeners.message);
+    ws.on('ping', this.listeners.ping);
+    ws.on('pong', this.listeners.pong);
+    ws.on('close', this.listeners.close);
     const hello: HelloFrame = {
       t: 'hello',
       v: PROTOCOL_VERSION,
@@ -192,6 +213,7 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private disconnected(socket: SssSocket, code: number, reason: string): void {
+    this.releaseAddress(socket.address);
     this.sockets.remove(socket);
     this.credentials.untrack(socket);
     for (const subscription of [...socket.subscriptions.values()]) this.hub.detach(subscription);
@@ -243,13 +265,13 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
   /**
    * Counts a connection against its address from now on, so that upgrades racing through the
    * guards cannot exceed the limit; released when the connection closes, whether or not it became
-   * a WebSocket. NOTE: a method of its own, so that the listener, which lives as long as the
-   * connection, does not share `upgrade()`'s closure scope: that scope holds the handshake, and
-   * with it the whole HTTP request (about 1 KB per idle connection).
+   * a WebSocket (then by `disconnected()`). The address is kept on the connection for the shared
+   * listener: a closure would share `upgrade()`'s scope, which holds the whole HTTP request.
    */
   private countAddress(socket: Duplex, address: string, openFromAddress: number): void {
     this.socketsPerAddress.set(address, openFromAddress + 1);
-    socket.once('close', () => this.releaseAddress(address));
+    (socket as CountedSocket)[COUNTED_ADDRESS] = address;
+    socket.on('close', this.listeners.releaseAddress);
   }
 
   private releaseAddress(address: string): void {
@@ -271,6 +293,50 @@ export class SssServer implements OnApplicationBootstrap, BeforeApplicationShutd
 }
 
 function noAnswer(): void {}
+
+const SERVED_SOCKET = Symbol('sss:socket');
+const COUNTED_ADDRESS = Symbol('sss:address');
+type ServedWebSocket = WebSocket & { [SERVED_SOCKET]: SssSocket };
+type CountedSocket = Duplex & { [COUNTED_ADDRESS]?: string };
+
+interface ConnectionHandlers {
+  receive(socket: SssSocket, data: RawData, isBinary: boolean): void;
+  control(socket: SssSocket, kind: 'ping' | 'pong', answer: () => void): void;
+  disconnected(socket: SssSocket, code: number, reason: string): void;
+  failed(socket: SssSocket, error: Error): void;
+  releaseAddress(address: string): void;
+}
+
+function socketOf(ws: WebSocket): SssSocket {
+  return (ws as ServedWebSocket)[SERVED_SOCKET];
+}
+
+/** One function per event for every connection; each finds its socket on `this`. */
+function sharedListeners(handlers: ConnectionHandlers) {
+  return {
+    message(this: WebSocket, data: RawData, isBinary: boolean): void {
+      handlers.receive(socketOf(this), data, isBinary);
+    },
+    ping(this: WebSocket, data: Buffer): void {
+      handlers.control(socketOf(this), 'ping', () => this.pong(data));
+    },
+    pong(this: WebSocket): void {
+      handlers.control(socketOf(this), 'pong', noAnswer);
+    },
+    close(this: WebSocket, code: number, reason: Buffer): void {
+      handlers.disconnected(socketOf(this), code, reason.toString());
+    },
+    error(this: WebSocket, error: Error): void {
+      handlers.failed(socketOf(this), error);
+    },
+    releaseAddress(this: CountedSocket): void {
+      const address = this[COUNTED_ADDRESS];
+      if (address === undefined) return;
+      this[COUNTED_ADDRESS] = undefined;
+      handlers.releaseAddress(address);
+    },
+  };
+}
 
 /** An 'error' listener that shares no closure scope (see `countAddress`). */
 function destroySelf(this: Duplex): void {

@@ -72,6 +72,16 @@ describe('session guard at the HTTP upgrade', () => {
     const raw = new RawSocketWithoutHello(`${started.url}?v=99`);
     expect(await raw.closed).toEqual({ code: 4002, reason: 'Unsupported protocol version 99; this server speaks 1.' });
   });
+
+  it('frees the address slot of connections refused for their protocol version', async () => {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      expect((await new RawSocketWithoutHello(`${started.url}?v=99`).closed).code).toBe(4002);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sockets = await Promise.all([1, 2, 3].map(() => RawSocket.open(started.url)));
+    for (const socket of sockets) socket.close();
+    await Promise.all(sockets.map((socket) => socket.waitClosed()));
+  });
 });
 
 class RawSocketWithoutHello {
