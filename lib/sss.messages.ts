@@ -90,4 +90,12 @@ export const SssMessages = {
     'MongoRedisScaler({ history: false }) is now RedisScaler({ redis }) from the same entry point: it orders and fans out without storing.',
   epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
+  clusterScalerOutsideCluster:
+    'ClusterScaler runs in a worker started by SssCluster.run(bootstrap) (the primary is its broker); this process is not one. Start the app with SssCluster.run, or use another scaler.',
+  clusterScalerTimeout: (got: string) =>
+    `ClusterScaler: requestTimeout must be a positive integer (ms) of at most 2147483647; got ${got}.`,
+  clusterPrimaryUnreachable: 'The cluster primary (which orders and stores messages) cannot be reached.',
+  clusterPrimaryTimeout: (ms: number) => `The cluster primary did not answer within ${ms} ms.`,
+  invalidClusterOption: (option: string, expected: string, got: string) =>
+    `SssCluster: ${option} must be ${expected}; got ${got}.`,
 } as const;
