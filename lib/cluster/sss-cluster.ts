@@ -1,8 +1,11 @@
 import { Logger } from '@nestjs/common';
+import { SssConfigurationError } from '../errors/sss-configuration.error.js';
+import { SssMessages } from '../sss.messages.js';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { isClusterIpc } from '../scaler/cluster/cluster-ipc.messages.js';
 import { ClusterBroker } from '../scaler/cluster/cluster.broker.js';
+import { isSssClusterWorker } from '../scaler/cluster/process-ipc.link.js';
 import { validateSssClusterOptions } from './sss-cluster-options.validator.js';
 import type { SssClusterOptions } from './sss-cluster-options.interface.js';
 import { SssClusterPrimary } from './sss-cluster.primary.js';
@@ -35,7 +38,7 @@ export interface SssClusterApp {
 export class SssCluster {
   /** Whether this process is a worker started by `SssCluster.run` (where `ClusterScaler` works). */
   static get isWorker(): boolean {
-    return cluster.isWorker && process.env.SSS_CLUSTER_WORKER !== undefined;
+    return isSssClusterWorker();
   }
 
   /**
@@ -49,6 +52,7 @@ export class SssCluster {
     options: SssClusterOptions = {},
   ): Promise<SssClusterPrimary | null> {
     validateSssClusterOptions(options);
+    if (cluster.isWorker && !isSssClusterWorker()) throw new SssConfigurationError(SssMessages.clusterInForeignWorker);
     if (cluster.isWorker) {
       await runWorker(bootstrap);
       return null;

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { ClusterLink } from './cluster-ipc.messages.js';
 
 /**
@@ -5,7 +6,9 @@ import type { ClusterLink } from './cluster-ipc.messages.js';
  * going away closes it (and Node ends a cluster worker whose primary is gone).
  */
 export function processIpcLink(): ClusterLink | undefined {
-  if (typeof process.send !== 'function') return undefined;
+  // NOTE: any forked process has an IPC channel (a test runner's worker, for one); only a worker
+  // that SssCluster.run forked has the broker at its other end.
+  if (!isSssClusterWorker() || typeof process.send !== 'function') return undefined;
   const handlers: Array<(message: unknown) => void> = [];
   const closeHandlers: Array<() => void> = [];
   let listening = true;
@@ -33,4 +36,9 @@ export function processIpcLink(): ClusterLink | undefined {
       process.off('disconnect', onDisconnect);
     },
   };
+}
+
+/** Whether this process is a worker that `SssCluster.run` forked. */
+export function isSssClusterWorker(): boolean {
+  return cluster.isWorker && process.env.SSS_CLUSTER_WORKER !== undefined;
 }
