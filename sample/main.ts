@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SssCluster } from '../lib/cluster.js';
 import { AppModule } from './app.module.js';
@@ -26,6 +27,8 @@ async function bootstrap(): Promise<NestExpressApplication> {
 if (process.env.SSS_CLUSTER === '1') {
   // `npm run sample:cluster`: one worker per core on one port, no services (ClusterScaler).
   if (SssCluster.isWorker) process.env.INSTANCE_NAME ??= `worker ${process.pid}`;
+  // One announcement token for every worker (they inherit the primary's environment).
+  if (!SssCluster.isWorker) process.env.ANNOUNCE_TOKEN ||= randomBytes(18).toString('base64url');
   void (async () => {
     if (!SssCluster.isWorker) await buildClientBundle(publicDir);
     const primary = await SssCluster.run(bootstrap);
