@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RespawnBackoff } from '../../lib/cluster/respawn-backoff.js';
 import { validateSssClusterOptions } from '../../lib/cluster/sss-cluster-options.validator.js';
+import { SessionDataError } from '../../lib/errors/session-data.error.js';
 import { StoreUnavailableError } from '../../lib/errors/store-unavailable.error.js';
 import { SssConfigurationError } from '../../lib/index.js';
 import { CLUSTER_IPC_TAG, type ClusterLink } from '../../lib/scaler/cluster/cluster-ipc.messages.js';
@@ -11,7 +12,7 @@ import type { ScalerListener } from '../../lib/scaler/scaler.interface.js';
 const RETENTION = { maxMessages: 3, maxAgeMs: 60_000 };
 
 function listener() {
-  return { onMessage: vi.fn(), onSignal: vi.fn() } satisfies ScalerListener;
+  return { onMessage: vi.fn(), onSignal: vi.fn(), onPresence: vi.fn() } satisfies ScalerListener;
 }
 
 /** A link whose other end never answers (a primary that hangs). */
@@ -81,6 +82,48 @@ describe('ClusterScaler over an in-process broker', () => {
     await deadScaler.subscribe('room');
     shared.detach('dead');
     expect((await survivor.publish('room', 't', 1)).seq).toBe(1);
+  });
+
+  it('keeps presence in the primary: join/leave events to subscribed workers, a dead worker leaves at once', async () => {
+    const shared = await broker();
+    const [a, b] = [listener(), listener()];
+    const deadLink = shared.loopback('dead');
+    const workerA = new ClusterScaler({ link: shared.loopback() });
+    const workerB = new ClusterScaler({ link: deadLink });
+    await Promise.all([workerA.connect(a), workerB.connect(b)]);
+    await Promise.all([workerA.subscribe('room'), workerB.subscribe('room')]);
+    await workerA.presence.join('room', { connectionId: 'a1', userId: 'ann', info: { name: 'Ann' } });
+    await workerB.presence.join('room', { connectionId: 'b1', userId: 'ann' });
+    await workerB.presence.join('room', { connectionId: 'b2', userId: 'bob' });
+    expect(await workerA.presence.members('room')).toEqual([
+      { userId: 'ann', connections: 2, info: { name: 'Ann' } },
+      { userId: 'bob', connections: 1 },
+    ]);
+    await vi.waitFor(() => expect(a.onPresence).toHaveBeenCalledTimes(2));
+    expect(a.onPresence.mock.calls.map(([event]) => `${event.kind}:${event.userId}`)).toEqual(['join:ann', 'join:bob']);
+    // Worker B dies: its connections leave at once; ann still has one, bob leaves.
+    deadLink.close();
+    await vi.waitFor(() => expect(a.onPresence).toHaveBeenCalledTimes(3));
+    expect(a.onPresence.mock.calls[2][0]).toEqual({ channel: 'room', kind: 'leave', userId: 'bob' });
+    expect(await workerA.presence.members('room')).toEqual([{ userId: 'ann', connections: 1, info: { name: 'Ann' } }]);
+  });
+
+  it("shares session data between workers, with the store's checks and their error class", async () => {
+    const shared = await broker();
+    const [workerA, workerB] = [0, 1].map(() => new ClusterScaler({ link: shared.loopback() }));
+    await Promise.all([workerA.connect(listener()), workerB.connect(listener())]);
+    await workerA.sessions.set('s1', 'cart', { items: [1, 2] });
+    expect(await workerB.sessions.get('s1', 'cart')).toEqual({ items: [1, 2] });
+    await workerB.sessions.delete('s1', 'cart');
+    expect(await workerA.sessions.get('s1', 'cart')).toBeUndefined();
+    await workerA.sessions.set('s1', 'short', 1, 30);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await workerB.sessions.get('s1', 'short')).toBeUndefined();
+    await expect(workerA.sessions.set('s1', 'bad', 1n)).rejects.toBeInstanceOf(SessionDataError);
+    await expect(workerA.sessions.set('s1', 'k', 1, -5)).rejects.toBeInstanceOf(SessionDataError);
+    // Only the primary knows how many keys a session has.
+    for (let index = 0; index < 100; index++) await workerA.sessions.set('full', `k${index}`, index);
+    await expect(workerB.sessions.set('full', 'one-more', 1)).rejects.toBeInstanceOf(SessionDataError);
   });
 
   it('fails requests with UNAVAILABLE once the primary is gone, and at once afterwards', async () => {

@@ -1,5 +1,5 @@
 import type { ChannelPosition } from '../../protocol/frames.js';
-import type { HistorySince, ScalerMessage, ScalerSignal } from '../scaler.interface.js';
+import type { PresenceConnection, PresenceEvent, ScalerMessage, ScalerSignal } from '../scaler.interface.js';
 
 /** Marks the IPC messages of the cluster scaler, so that an app's own IPC messages pass by. */
 export const CLUSTER_IPC_TAG = 'sss:cluster';
@@ -18,14 +18,34 @@ export type ClusterRequest =
     }
   | { tag: typeof CLUSTER_IPC_TAG; t: 'signal'; id: number; signal: ScalerSignal }
   | { tag: typeof CLUSTER_IPC_TAG; t: 'subscribe' | 'unsubscribe' | 'position'; id: number; channel: string }
-  | { tag: typeof CLUSTER_IPC_TAG; t: 'history'; id: number; channel: string; since: ChannelPosition };
-
-/** What a broker answers: a result, or an error message. */
-export type ClusterReplyValue = ChannelPosition | HistorySince | { brokerId: string } | null;
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'history'; id: number; channel: string; since: ChannelPosition }
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'presence-join'; id: number; channel: string; connection: PresenceConnection }
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'presence-leave'; id: number; channel: string; connectionId: string }
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'presence-members'; id: number; channel: string }
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'session-get' | 'session-delete'; id: number; sessionId: string; key: string }
+  | {
+      tag: typeof CLUSTER_IPC_TAG;
+      t: 'session-set';
+      id: number;
+      sessionId: string;
+      key: string;
+      value: unknown;
+      ttlMs?: number;
+    };
 
 /** What the broker sends a worker. */
 export type ClusterBrokerMessage =
-  | { tag: typeof CLUSTER_IPC_TAG; t: 'reply'; id: number; value?: ClusterReplyValue; error?: string }
+  /** `error` (with the `SssError` code and class name it had, if any) or `value`. */
+  | {
+      tag: typeof CLUSTER_IPC_TAG;
+      t: 'reply';
+      id: number;
+      value?: unknown;
+      error?: string;
+      code?: string;
+      errorName?: string;
+    }
+  | { tag: typeof CLUSTER_IPC_TAG; t: 'presence'; event: PresenceEvent }
   | { tag: typeof CLUSTER_IPC_TAG; t: 'message'; message: ScalerMessage }
   | { tag: typeof CLUSTER_IPC_TAG; t: 'signal'; signal: ScalerSignal }
   /** The primary asks the worker to drain and exit (rolling restart, shutdown). */

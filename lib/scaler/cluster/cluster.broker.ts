@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SssRetention } from '../../interfaces/sss-module-options.interface.js';
 import { MemoryScaler } from '../memory.scaler.js';
-import type { ScalerMessage, ScalerSignal } from '../scaler.interface.js';
+import { SssError } from '../../errors/sss.error.js';
+import type { PresenceEvent, ScalerMessage, ScalerSignal } from '../scaler.interface.js';
 import { CLUSTER_IPC_TAG, isClusterIpc, type ClusterBrokerMessage, type ClusterLink } from './cluster-ipc.messages.js';
 
 /** One worker as the broker sees it. */
@@ -10,6 +11,8 @@ interface BrokerPeer {
   readonly id: string;
   readonly send: (message: ClusterBrokerMessage) => void;
   readonly channels: Set<string>;
+  /** The presence connections this worker joined, by channel: they leave when it dies. */
+  readonly presence: Map<string, Set<string>>;
 }
 
 const SIGNAL_TARGETS = new Set(['all', 'user', 'session', 'socket', 'channel']);
@@ -38,13 +41,14 @@ export class ClusterBroker {
     await this.history.connect({
       onMessage: (message) => this.fanOut(message),
       onSignal: () => undefined,
+      onPresence: (event) => this.fanOutPresence(event),
     });
   }
 
   /** A worker joined; `send` carries messages to it. */
   attach(peerId: string, send: (message: ClusterBrokerMessage) => void): void {
     this.detach(peerId);
-    this.peers.set(peerId, { id: peerId, send, channels: new Set() });
+    this.peers.set(peerId, { id: peerId, send, channels: new Set(), presence: new Map() });
   }
 
   /** A worker is gone (exited, crashed): its subscriptions end at once. */
@@ -53,6 +57,10 @@ export class ClusterBroker {
     if (!peer) return;
     this.peers.delete(peerId);
     for (const channel of peer.channels) this.removeSubscriber(channel, peer);
+    // Leave events reach the workers still subscribed (the dead one is gone from the lists).
+    for (const [channel, connectionIds] of peer.presence) {
+      for (const connectionId of connectionIds) void this.history.presence.leave(channel, connectionId);
+    }
   }
 
   /** Handles one IPC message from a worker; messages that are not the cluster scaler's are ignored. */
@@ -108,7 +116,10 @@ export class ClusterBroker {
       const value = await this.handle(peer, request);
       peer.send({ tag: CLUSTER_IPC_TAG, t: 'reply', id, value });
     } catch (error) {
-      peer.send({ tag: CLUSTER_IPC_TAG, t: 'reply', id, error: (error as Error).message ?? String(error) });
+      const reply: ClusterBrokerMessage = { tag: CLUSTER_IPC_TAG, t: 'reply', id, error: String(error) };
+      if (error instanceof Error) reply.error = error.message;
+      if (error instanceof SssError) Object.assign(reply, { code: error.code, errorName: error.name });
+      peer.send(reply);
     }
   }
 
@@ -122,6 +133,7 @@ export class ClusterBroker {
       }
       return null;
     }
+    if (typeof t === 'string' && t.startsWith('session-')) return this.handleSession(peer, request);
     if (typeof channel !== 'string') throw new Error(`malformed "${String(t)}" request from worker ${peer.id}`);
     switch (t) {
       case 'publish': {
@@ -145,6 +157,52 @@ export class ClusterBroker {
         }
         return this.history.historySince(channel, { epoch: since.epoch, seq: since.seq });
       }
+      case 'presence-join': {
+        const connection = request.connection as Record<string, unknown> | undefined;
+        const { connectionId, userId, info } = connection ?? {};
+        if (typeof connectionId !== 'string' || typeof userId !== 'string') {
+          throw new Error(`malformed presence join from worker ${peer.id}`);
+        }
+        let joined = peer.presence.get(channel);
+        if (!joined) peer.presence.set(channel, (joined = new Set()));
+        joined.add(connectionId);
+        const entry = { connectionId, userId, ...(isRecord(info) ? { info } : {}) };
+        await this.history.presence.join(channel, entry);
+        return null;
+      }
+      case 'presence-leave': {
+        if (typeof request.connectionId !== 'string')
+          throw new Error(`malformed presence leave from worker ${peer.id}`);
+        const joined = peer.presence.get(channel);
+        joined?.delete(request.connectionId);
+        if (joined?.size === 0) peer.presence.delete(channel);
+        await this.history.presence.leave(channel, request.connectionId);
+        return null;
+      }
+      case 'presence-members':
+        return this.history.presence.members(channel);
+      default:
+        throw new Error(`unknown request "${String(t)}" from worker ${peer.id}`);
+    }
+  }
+
+  /** Session data requests; the store checks ids, keys, values and TTLs itself. */
+  private async handleSession(peer: BrokerPeer, request: Record<string, unknown>) {
+    const { t, sessionId, key } = request;
+    if (typeof sessionId !== 'string' || typeof key !== 'string') {
+      throw new Error(`malformed "${String(t)}" request from worker ${peer.id}`);
+    }
+    const { sessions } = this.history;
+    switch (t) {
+      case 'session-get':
+        return sessions.get(sessionId, key);
+      case 'session-set': {
+        await sessions.set(sessionId, key, request.value, request.ttlMs as number | undefined);
+        return null;
+      }
+      case 'session-delete':
+        await sessions.delete(sessionId, key);
+        return null;
       default:
         throw new Error(`unknown request "${String(t)}" from worker ${peer.id}`);
     }
@@ -173,6 +231,12 @@ export class ClusterBroker {
     for (const peer of peers) peer.send({ tag: CLUSTER_IPC_TAG, t: 'message', message });
   }
 
+  private fanOutPresence(event: PresenceEvent): void {
+    const peers = this.subscribers.get(event.channel);
+    if (!peers) return;
+    for (const peer of peers) peer.send({ tag: CLUSTER_IPC_TAG, t: 'presence', event });
+  }
+
   private logMalformed(peer: BrokerPeer, request: unknown): void {
     if (this.malformedLogged) return;
     this.malformedLogged = true;
@@ -188,6 +252,10 @@ function isSignal(signal: unknown): signal is ScalerSignal {
   if (target.type !== 'all' && typeof target.id !== 'string') return false;
   const rest = signal as { topic?: unknown; reason?: unknown };
   return kind === 'tell' ? typeof rest.topic === 'string' : typeof rest.reason === 'string';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function preview(value: unknown): string {

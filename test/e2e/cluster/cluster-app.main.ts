@@ -4,11 +4,40 @@
  * POST /publish; the primary prints READY once every worker listens.
  */
 import 'reflect-metadata';
-import { Body, Controller, Module, Post } from '@nestjs/common';
+import { Body, Controller, Injectable, Module, Post, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClusterScaler, SssCluster } from '../../../lib/cluster.js';
-import { Channel, OnAsk, Payload, SssGateway, SssModule, SssPublisher } from '../../../lib/index.js';
+import {
+  Channel,
+  ConnectedSocket,
+  OnAsk,
+  Payload,
+  SssExecutionContext,
+  SssGateway,
+  SssModule,
+  SssPublisher,
+  type SssSocket,
+} from '../../../lib/index.js';
 import { CLUSTER_IPC_TAG } from '../../../lib/scaler/cluster/cluster-ipc.messages.js';
+
+/** Cookies `user=<id>` and `session=<id>` name the user and the session (presence name: the id in capitals). */
+@Injectable()
+class CookieGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const handshake = SssExecutionContext.create(context).getHandshake();
+    if (!handshake) return false;
+    const cookies = new Map(
+      (handshake.request.headers.cookie ?? '')
+        .split(';')
+        .map((pair) => pair.trim().split('=') as [string, string])
+        .filter(([name, value]) => name && value),
+    );
+    handshake.userId = cookies.get('user');
+    handshake.sessionId = cookies.get('session');
+    if (handshake.userId) handshake.presence = { name: handshake.userId.toUpperCase() };
+    return true;
+  }
+}
 
 @SssGateway()
 class ClusterGateway {
@@ -45,6 +74,20 @@ class ClusterGateway {
 
   @Channel('feed/:id')
   feed(): void {}
+
+  @Channel('room/:id', { presence: true })
+  room(): void {}
+
+  @OnAsk('session.set')
+  async sessionSet(@ConnectedSocket() socket: SssSocket, @Payload() body: { key: string; value: unknown }) {
+    await socket.session.set(body.key, body.value);
+    return true;
+  }
+
+  @OnAsk('session.get')
+  async sessionGet(@ConnectedSocket() socket: SssSocket, @Payload() key: string) {
+    return { value: await socket.session.get(key) };
+  }
 }
 
 @Controller()
@@ -62,13 +105,14 @@ class PublishController {
   imports: [
     SssModule.forRoot({
       scaler: new ClusterScaler(),
+      sessionGuards: CookieGuard,
       heartbeatInterval: 2_000,
       shutdownTimeout: 2_000,
       limits: { maxSocketsPerAddress: 0, messagesPerSecond: 10_000 },
     }),
   ],
   controllers: [PublishController],
-  providers: [ClusterGateway],
+  providers: [ClusterGateway, CookieGuard],
 })
 class ClusterAppModule {}
 

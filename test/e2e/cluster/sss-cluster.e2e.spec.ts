@@ -128,6 +128,67 @@ describe('SssCluster.run: workers on every core, the primary as broker (real pro
     expect(cluster.primary.running).toBe(true);
   }, 30_000);
 
+  it('presence and session data live in the primary: shared by every worker, a killed worker leaves at once', async () => {
+    // Users on both workers; the watcher sits on the worker that survives.
+    const opened: Array<{ client: SssClient; pid: number; user: string; session: string }> = [];
+    for (let index = 0; index < 12; index++) {
+      const user = `u${index}`;
+      const session = `s-${Math.floor(index / 2) % 2}`;
+      const client = await pool.connect({ headers: { cookie: `user=${user}; session=${session}` }, reconnect: false });
+      opened.push({ client, pid: await client.ask<number>('worker'), user, session });
+    }
+    const pids = [...new Set(opened.map((entry) => entry.pid))];
+    expect(pids).toHaveLength(2);
+    const [survivorPid, victimPid] = pids;
+    const watcherEntry = opened.find((entry) => entry.pid === survivorPid)!;
+    const watcher = await watcherEntry.client.subscribe('room/presence');
+    const events: Array<{ event: string; at: number }> = [];
+    watcher.onEvent('join', (member) => events.push({ event: `join:${member.userId}`, at: Date.now() }));
+    watcher.onEvent('leave', (member) => events.push({ event: `leave:${member.userId}`, at: Date.now() }));
+    const others = opened.filter((entry) => entry !== watcherEntry);
+    for (const entry of others) await entry.client.subscribe('room/presence');
+    const expectedJoins = others.map((entry) => `join:${entry.user}`);
+    await eventually(() => expect(events.map((entry) => entry.event).sort()).toEqual(expectedJoins.sort()), 5_000);
+    const members = await watcher.presence();
+    expect(members).toHaveLength(opened.length);
+    expect(members.find((member) => member.userId === others[0].user)).toEqual({
+      userId: others[0].user,
+      connections: 1,
+      info: { name: others[0].user.toUpperCase() },
+    });
+    // Session data set through one worker is read through the other.
+    const writer = opened.find(
+      (entry) =>
+        entry.pid === victimPid && opened.some((other) => other.pid === survivorPid && other.session === entry.session),
+    )!;
+    const sameSession = opened.find((entry) => entry.pid === survivorPid && entry.session === writer.session)!;
+    expect(await writer.client.ask('session.set', { key: 'cart', value: { items: 3 } })).toBe(true);
+    expect(await sameSession.client.ask('session.get', 'cart')).toEqual({ value: { items: 3 } });
+
+    const victims = others.filter((entry) => entry.pid === victimPid).map((entry) => `leave:${entry.user}`);
+    const killedAt = Date.now();
+    process.kill(victimPid, 'SIGKILL');
+    await eventually(
+      () => expect(events.filter((entry) => entry.event.startsWith('leave:')).length).toBe(victims.length),
+      5_000,
+    );
+    const leaves = events.filter((entry) => entry.event.startsWith('leave:'));
+    expect(leaves.map((entry) => entry.event).sort()).toEqual(victims.sort());
+    const slowest = Math.max(...leaves.map((entry) => entry.at)) - killedAt;
+    console.log(`worker SIGKILL -> leave events for its ${victims.length} users after ${slowest} ms`);
+    expect(slowest).toBeLessThan(2_000);
+    expect((await watcher.presence()).map((member) => member.userId).sort()).toEqual(
+      opened
+        .filter((entry) => entry.pid === survivorPid)
+        .map((entry) => entry.user)
+        .sort(),
+    );
+    // The session outlives the worker that wrote it.
+    expect(await sameSession.client.ask('session.get', 'cart')).toEqual({ value: { items: 3 } });
+    await cluster.primary.waitForOutput(new RegExp(`Worker ${victimPid} exited \\(SIGKILL\\); respawning`), 5_000);
+    await eventually(() => clientsOnEveryWorker(1).then(() => undefined), 30_000);
+  }, 90_000);
+
   it('a worker killed with SIGKILL: its clients recover on the others, nothing acknowledged is lost, and it is respawned', async () => {
     const clients = await clientsOnEveryWorker(4);
     const channel = 'feed/crash';
