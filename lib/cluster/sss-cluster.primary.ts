@@ -93,26 +93,36 @@ export class SssClusterPrimary {
       if (this.stopping) return;
       const old = slot.worker;
       if (!old) continue;
+      // The old worker's exit is expected from now on. The new one is not the slot's until it
+      // listens: its exit before that is no crash to respawn, the old one still serves.
       this.retiring.add(old);
-      const fresh = this.fork(slot);
+      const fresh = this.spawn(slot);
       try {
         await this.listening(fresh, this.settings.startTimeout);
       } catch (error) {
-        // The old worker keeps serving; the new one is given up.
         this.retiring.delete(old);
-        this.retiring.add(fresh);
-        slot.worker = old;
         fresh.process.kill('SIGKILL');
+        // The old worker died meanwhile: respawn it as after a crash.
+        if (old.isDead()) this.onExit(old, null, 'during a rolling restart');
         throw error;
       }
+      slot.worker = fresh;
+      slot.startedAt = Date.now();
       await this.drain(old);
     }
   }
 
+  /** Starts a worker for the slot and makes it the slot's. */
   private fork(slot: WorkerSlot): Worker {
-    const worker = cluster.fork({ SSS_CLUSTER_WORKER: String(slot.index) });
+    const worker = this.spawn(slot);
     slot.worker = worker;
     slot.startedAt = Date.now();
+    return worker;
+  }
+
+  /** Starts a worker for the slot, wired to the broker. */
+  private spawn(slot: WorkerSlot): Worker {
+    const worker = cluster.fork({ SSS_CLUSTER_WORKER: String(slot.index) });
     worker.once('listening', () => {
       this.listened.add(slot);
       if (this.listened.size === this.slots.length) this.onAllListening?.();
@@ -147,8 +157,8 @@ export class SssClusterPrimary {
 
   /** Asks a worker to close its app (sockets get 1001) and exit; kills it after `drainTimeout`. */
   private async drain(worker: Worker): Promise<void> {
-    this.retiring.add(worker);
     if (worker.isDead()) return;
+    this.retiring.add(worker);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     if (worker.isConnected()) worker.send({ tag: CLUSTER_IPC_TAG, t: 'drain' }, undefined, () => undefined);
     else worker.process.kill('SIGTERM');
@@ -163,6 +173,7 @@ export class SssClusterPrimary {
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
     this.broker.detach(String(worker.id));
     if (this.retiring.delete(worker)) return;
+    // Not the slot's worker: a replacement that failed to start during a rolling restart.
     const slot = this.slots.find((candidate) => candidate.worker === worker);
     if (!slot || this.stopping) return;
     slot.worker = undefined;
