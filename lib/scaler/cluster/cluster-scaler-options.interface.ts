@@ -10,6 +10,8 @@ export interface ClusterScalerOptions {
   /**
    * The link to the broker. Default: this worker's IPC channel to its primary. Tests pass
    * `ClusterBroker.loopback()` to run the broker in the same process.
+   *
+   * @internal
    */
   link?: ClusterLink;
 }
