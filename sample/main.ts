@@ -28,7 +28,10 @@ if (process.env.SSS_CLUSTER === '1') {
   // `npm run sample:cluster`: one worker per core on one port, no services (ClusterScaler).
   if (SssCluster.isWorker) process.env.INSTANCE_NAME ??= `worker ${process.pid}`;
   // One announcement token for every worker (they inherit the primary's environment).
-  if (!SssCluster.isWorker) process.env.ANNOUNCE_TOKEN ||= randomBytes(18).toString('base64url');
+  if (!SssCluster.isWorker && !process.env.ANNOUNCE_TOKEN) {
+    process.env.ANNOUNCE_TOKEN = randomBytes(18).toString('base64url');
+    console.log(`POST /announcements with the header "Authorization: Bearer ${process.env.ANNOUNCE_TOKEN}"`);
+  }
   void (async () => {
     if (!SssCluster.isWorker) await buildClientBundle(publicDir);
     const primary = await SssCluster.run(bootstrap);
