@@ -124,4 +124,14 @@ export const SssMessages = {
   refreshInProgress: 'A refresh of this connection is already running; wait for its answer.',
   invalidExpiry: (value: string) =>
     `A session guard set handshake.expiresAt to ${value}; it must be a finite number of ms since the epoch (e.g. a JWT's exp * 1000).`,
+  clusterScalerOutsideCluster:
+    'ClusterScaler runs in a worker started by SssCluster.run(bootstrap) (the primary is its broker); this process is not one. Start the app with SssCluster.run, or use another scaler.',
+  clusterScalerTimeout: (got: string) =>
+    `ClusterScaler: requestTimeout must be a positive integer (ms) of at most 2147483647; got ${got}.`,
+  clusterPrimaryUnreachable: 'The cluster primary (which orders and stores messages) cannot be reached.',
+  clusterPrimaryTimeout: (ms: number) => `The cluster primary did not answer within ${ms} ms.`,
+  clusterInForeignWorker:
+    'SssCluster.run was called in a cluster worker it did not fork (a process manager in cluster mode, such as pm2 -i?). SssCluster.run forks the workers itself: start the app as one plain process.',
+  invalidClusterOption: (option: string, expected: string, got: string) =>
+    `SssCluster: ${option} must be ${expected}; got ${got}.`,
 } as const;

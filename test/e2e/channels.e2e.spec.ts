@@ -5,6 +5,7 @@ import { EventLog } from './fixtures/event-log.service.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { RawSocket } from './support/raw-socket.js';
 import {
+  clusterVariant,
   memoryVariant,
   mongoRedisClusterVariant,
   mongoRedisVariant,
@@ -19,6 +20,7 @@ describe.each([
   redisOnlyVariant(),
   mongoRedisClusterVariant(),
   redisClusterOnlyVariant(),
+  clusterVariant(),
 ])('channels, user and session delivery, boot on the $name', (variant) => {
   let started: StartedApp;
   let publisher: SssPublisher;

@@ -6,6 +6,7 @@ import { SessionStore } from './fixtures/session.guard.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { dropConnection } from './support/drop.js';
 import {
+  clusterVariant,
   memoryVariant,
   mongoRedisClusterVariant,
   mongoRedisVariant,
@@ -22,7 +23,7 @@ function record(subscription: SssSubscription, topic: string): number[] {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe.each([memoryVariant, mongoRedisVariant(), mongoRedisClusterVariant()])(
+describe.each([memoryVariant, mongoRedisVariant(), mongoRedisClusterVariant(), clusterVariant()])(
   'recovery after a reconnect on the $name',
   (variant) => {
     let started: StartedApp;
