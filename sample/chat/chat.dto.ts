@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsString, Length, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Length, Min } from 'class-validator';
 
 export const ROOMS = ['general_chat', 'sport', 'fashion', 'private'] as const;
 
@@ -11,6 +11,7 @@ export class SayDto {
   text!: string;
 }
 
+/** Likes or un-likes a message: the room's order makes every page agree on the count. */
 export class LikeDto {
   @IsIn(ROOMS)
   room!: string;
@@ -18,6 +19,14 @@ export class LikeDto {
   @IsInt()
   @Min(1)
   seq!: number;
+
+  @IsBoolean()
+  liked!: boolean;
+}
+
+export class RoomDto {
+  @IsIn(ROOMS)
+  room!: string;
 }
 
 export class DirectMessageDto {

@@ -3,37 +3,83 @@ import {
   Channel,
   ChannelParams,
   ConnectedSocket,
+  InjectScaler,
   OnAsk,
   OnTell,
   Payload,
   SssError,
   SssGateway,
   SssPublisher,
+  type ChannelPosition,
+  type Scaler,
   type SssSocket,
 } from '../../lib/index.js';
-import { DirectMessageDto, LikeDto, SayDto } from './chat.dto.js';
+import { DirectMessageDto, LikeDto, RoomDto, SayDto } from './chat.dto.js';
 import { RoomPasswordGuard } from './room-password.guard.js';
+
+/** How many of a room's latest events (messages and likes) a page gets when it joins. */
+export const HISTORY_LENGTH = 200;
+
+/** One stored event of a room, as the page replays it. */
+export interface RoomEvent {
+  seq: number;
+  topic: string;
+  data: unknown;
+}
+
+/** What joining a room answers: the room's position when the page (re)subscribed. */
+export interface JoinedRoom {
+  room: string;
+  head: ChannelPosition;
+}
 
 @SssGateway()
 @UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }))
 export class ChatGateway {
-  constructor(private readonly publisher: SssPublisher) {}
+  constructor(
+    private readonly publisher: SssPublisher,
+    @InjectScaler() private readonly scaler: Scaler,
+  ) {}
 
   @OnAsk('serverTime')
   serverTime(): number {
     return Date.now();
   }
 
-  /** Which instance serves this socket (shown on the page: useful behind a balancer). */
+  /** Which instance serves this socket when scaled out (`INSTANCE_NAME`), else null. */
   @OnAsk('instance')
-  instance(): string {
-    return process.env.INSTANCE_NAME ?? 'single';
+  instance(): string | null {
+    return process.env.INSTANCE_NAME ?? null;
   }
 
+  /**
+   * Joining a room answers with its current position: after a reconnect, the messages up to it that
+   * arrive are exactly the ones recovered, which the page highlights.
+   */
   @Channel('rooms/:room')
   @UseGuards(RoomPasswordGuard)
-  joinRoom(@ChannelParams('room') room: string): { room: string } {
-    return { room };
+  async joinRoom(@ChannelParams('room') room: string): Promise<JoinedRoom> {
+    return { room, head: await this.scaler.position(`rooms/${room}`) };
+  }
+
+  /**
+   * The latest events of a joined room, read from the channel's history (the same store recovery
+   * uses, so every instance answers alike). The page asks right after subscribing and merges by seq.
+   */
+  @OnAsk('history')
+  async history(@Payload() { room }: RoomDto, @ConnectedSocket() socket: SssSocket): Promise<RoomEvent[]> {
+    this.assertJoined(socket, room);
+    const channel = `rooms/${room}`;
+    const head = await this.scaler.position(channel);
+    const history = await this.scaler.historySince(channel, {
+      epoch: head.epoch,
+      seq: Math.max(0, head.seq - HISTORY_LENGTH),
+    });
+    // Older messages aged out of retention: the page starts from what is live.
+    if (!history.recovered) return [];
+    return history.messages
+      .filter((message) => !message.placeholder)
+      .map(({ seq, topic, data }) => ({ seq, topic, data }));
   }
 
   @OnTell('say')
@@ -46,10 +92,15 @@ export class ChatGateway {
     });
   }
 
+  /** A like is a fact in the room's order (`liked` true or false), so a person counts once. */
   @OnTell('like')
   async like(@Payload() like: LikeDto, @ConnectedSocket() socket: SssSocket): Promise<void> {
     this.assertJoined(socket, like.room);
-    await this.publisher.publish(`rooms/${like.room}`, 'like', { seq: like.seq, by: socket.userId });
+    await this.publisher.publish(`rooms/${like.room}`, 'like', {
+      seq: like.seq,
+      by: socket.userId,
+      liked: like.liked,
+    });
   }
 
   @OnTell('dm')
