@@ -47,19 +47,36 @@ export {
   MAX_FRAME_DEPTH,
   PROTOCOL_VERSION,
   type ChannelPosition,
+  type PresenceMember,
   type RecoveryFailure,
 } from './protocol/frames.js';
 export { SssPublisher } from './publisher/sss.publisher.js';
 export { MemoryScaler } from './scaler/memory.scaler.js';
 export type {
   HistorySince,
+  PresenceConnection,
+  PresenceEvent,
   Scaler,
   ScalerListener,
   ScalerMessage,
+  ScalerPresence,
   ScalerPublishOptions,
+  ScalerSessionStore,
   ScalerSignal,
   SignalTarget,
 } from './scaler/scaler.interface.js';
+export { PresenceBook } from './scaler/presence/presence-book.js';
+export { MemorySessionStore } from './scaler/session/memory-session.store.js';
+export { SssSession, type SssSessionSetOptions } from './scaler/session/sss-session.js';
+export {
+  DEFAULT_SESSION_TTL_MS,
+  MAX_SESSION_KEYS,
+  MAX_SESSION_KEY_LENGTH,
+  MAX_SESSION_TTL_MS,
+  MAX_SESSION_VALUE_BYTES,
+} from './scaler/session/session-data.limits.js';
+export { SessionDataError } from './errors/session-data.error.js';
+export type { SssChannelOptions } from './interfaces/sss-channel-options.interface.js';
 export { SssSocket } from './server/sss-socket.js';
 export { SSS_CONTEXT_TYPE, SSS_SCALER } from './sss.constants.js';
 export { InjectScaler } from './scaler/inject-scaler.decorator.js';

@@ -1,6 +1,13 @@
 import { Injectable, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { SSS_ASK_METADATA, SSS_CHANNEL_METADATA, SSS_GATEWAY_METADATA, SSS_TELL_METADATA } from './sss.constants.js';
+import type { SssChannelOptions } from './interfaces/sss-channel-options.interface.js';
+import {
+  SSS_ASK_METADATA,
+  SSS_CHANNEL_METADATA,
+  SSS_CHANNEL_OPTIONS_METADATA,
+  SSS_GATEWAY_METADATA,
+  SSS_TELL_METADATA,
+} from './sss.constants.js';
 
 /** Reads what our decorators wrote. */
 @Injectable()
@@ -21,5 +28,9 @@ export class SssMetadataAccessor {
 
   getChannelPattern(method: Function): string | undefined {
     return this.reflector.get<string>(SSS_CHANNEL_METADATA, method);
+  }
+
+  getChannelOptions(method: Function): SssChannelOptions {
+    return this.reflector.get<SssChannelOptions>(SSS_CHANNEL_OPTIONS_METADATA, method) ?? {};
   }
 }

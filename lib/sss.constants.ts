@@ -6,6 +6,8 @@ export const SSS_ASK_METADATA = 'sss:ask';
 export const SSS_TELL_METADATA = 'sss:tell';
 /** Metadata key of `@Channel()`. */
 export const SSS_CHANNEL_METADATA = 'sss:channel';
+/** Metadata key of `@Channel()`'s options. */
+export const SSS_CHANNEL_OPTIONS_METADATA = 'sss:channel-options';
 
 /** The context type handlers see in `host.getType()`. */
 export const SSS_CONTEXT_TYPE = 'sss';

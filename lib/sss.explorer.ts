@@ -56,6 +56,9 @@ export class SssExplorer implements OnModuleInit {
     const source = { handler, name: `${className}.${methodName}` };
     if (askTopic !== undefined) this.registry.addAsk(askTopic, source);
     if (tellTopic !== undefined) this.registry.addTell(tellTopic, source);
-    if (channelPattern !== undefined) this.registry.addChannel(channelPattern, source);
+    if (channelPattern !== undefined) {
+      const { presence } = this.accessor.getChannelOptions(method);
+      this.registry.addChannel(channelPattern, source, { presence: presence === true });
+    }
   }
 }

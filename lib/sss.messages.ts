@@ -42,10 +42,25 @@ export const SssMessages = {
     `SssModule: ${option} must be ${expected}; got ${got}.`,
   retentionWithCustomScaler:
     "SssModule: `retention` configures the embedded scaler only, and `scaler` is set. Move the retention into the scaler's own options (e.g. new MongoRedisScaler({ retention })) and remove the module-level `retention`.",
+  invalidSessionId: (max: number) =>
+    `Session data needs a session id (a non-empty string of at most ${max} characters): set handshake.sessionId in a session guard.`,
+  noSessionId: 'This socket has no session id, so it has no session data: set handshake.sessionId in a session guard.',
+  invalidSessionKey: (max: number) => `A session key must be a non-empty string of at most ${max} characters.`,
+  invalidSessionTtl: (max: number) => `A session ttlMs must be a positive integer of at most ${max} ms.`,
+  sessionValueNotJson: (key: string, cause: string) =>
+    `The session value for ${describeValue(key)} cannot be stored as JSON (${cause}); use plain data.`,
+  sessionValueTooLarge: (key: string, max: number) =>
+    `The session value for ${describeValue(key)} is larger than ${max} bytes as JSON; store less (or a reference to it).`,
+  tooManySessionKeys: (max: number) =>
+    `This session already holds ${max} keys; delete some (or let them expire) before setting new ones.`,
+  invalidPresenceInfo: (max: number) =>
+    `handshake.presence must be a plain object whose JSON is at most ${max} bytes; expose fewer fields.`,
+  invalidScalerOption: (option: string, expected: string) => `Scaler option ${option} must be ${expected}.`,
   malformedJson: 'The frame is not valid JSON.',
   notAnObject: 'A frame must be a JSON object with a "t" field.',
   binaryFrame: 'Binary frames are not supported; send JSON text frames.',
-  unknownType: (type: unknown) => `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub or ping.`,
+  unknownType: (type: unknown) =>
+    `Unknown frame type ${describeValue(type)}; expected ask, tell, sub, unsub, presence or ping.`,
   tooDeep: (maxDepth: number) =>
     `The frame nests arrays and objects more than ${maxDepth} levels deep (the frame itself is level 1); flatten the payload.`,
   missingId: 'This frame needs a positive integer "id".',
@@ -56,6 +71,8 @@ export const SssMessages = {
   invalidSince: '"since" must be { "epoch": string, "seq": non-negative integer }.',
   unknownChannel: (channel: string) => `No @Channel pattern matches ${describeValue(channel)}.`,
   alreadySubscribed: (channel: string) => `Already subscribed to ${describeValue(channel)}.`,
+  presenceOff: (channel: string) =>
+    `${describeValue(channel)} does not track presence; declare its pattern with @Channel(pattern, { presence: true }).`,
   notSubscribed: (channel: string) => `Not subscribed to ${describeValue(channel)}.`,
   subscriptionCancelled: (channel: string) =>
     `The subscription to ${describeValue(channel)} was ended (unsub or boot) before it was established.`,

@@ -72,6 +72,7 @@ export class SssModule extends SssConfigurableModule implements OnModuleInit, On
     await this.scaler.connect({
       onMessage: (message) => this.hub.onMessage(message),
       onSignal: (signal) => this.signals.route(signal),
+      onPresence: (event) => this.hub.onPresence(event),
     });
   }
 

@@ -16,9 +16,13 @@ export class ChannelSubscription {
   lastSeq = 0;
   /** Live messages that arrived while history was being read; `null` once caught up. */
   backlog: BacklogEntry[] | null = [];
+  /** Whether the socket was entered into the channel's presence (it is left on detach). */
+  inPresence = false;
 
   constructor(
     readonly socket: SssSocket,
     readonly channel: string,
+    /** Whether the channel tracks presence (`@Channel(pattern, { presence: true })`). */
+    readonly presence = false,
   ) {}
 }

@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ErrorCode, type ChannelPosition, type SkipFrame, type SubscribedFrame } from '../protocol/frames.js';
-import type { Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
+import {
+  ErrorCode,
+  type ChannelPosition,
+  type PresenceFrame,
+  type SkipFrame,
+  type SubscribedFrame,
+} from '../protocol/frames.js';
+import type { PresenceEvent, PresenceMember, Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SharedFrame } from '../server/frame.encoder.js';
 import type { SssSocket } from '../server/sss-socket.js';
@@ -50,6 +56,16 @@ export class ChannelHub {
     const channel = this.channelFor(name);
     channel.subscribers.set(socket, subscription);
     await channel.interest;
+    if (subscription.presence && socket.userId !== undefined && this.isCurrent(subscription)) {
+      // Entered before `subbed`, so that the subscriber's own presence() counts it. Set first: a
+      // detach from now on leaves, and the scaler keeps the join before the leave.
+      subscription.inPresence = true;
+      await this.scaler.presence.join(name, {
+        connectionId: socket.id,
+        userId: socket.userId,
+        info: socket.presenceInfo,
+      });
+    }
     // Read the position only now that live messages are flowing into the backlog: anything not in
     // the history read below is then in the backlog, so nothing falls between the two.
     const reply: SubscribedFrame = { t: 'subbed', id: requestId, channel: name, epoch: '', seq: 0 };
@@ -104,6 +120,12 @@ export class ChannelHub {
   detach(subscription: ChannelSubscription): void {
     const { socket, channel: name } = subscription;
     if (socket.subscriptions.get(name) === subscription) socket.subscriptions.delete(name);
+    if (subscription.inPresence) {
+      subscription.inPresence = false;
+      this.scaler.presence
+        .leave(name, socket.id)
+        .catch((error: unknown) => this.logger.error(`presence leave ${name}`, error));
+    }
     const channel = this.channels.get(name);
     if (!channel || channel.subscribers.get(socket) !== subscription) return;
     channel.subscribers.delete(socket);
@@ -138,6 +160,26 @@ export class ChannelHub {
     for (const subscription of channel.subscribers.values()) {
       this.deliver(subscription, message, frame);
     }
+  }
+
+  /**
+   * Sends a join or leave to the local subscribers of a presence-tracked channel that are caught up
+   * (a subscription still being answered reads presence() after its `subbed`, if it wants it).
+   */
+  onPresence(event: PresenceEvent): void {
+    const channel = this.channels.get(event.channel);
+    if (!channel) return;
+    let frame: SharedFrame | undefined;
+    for (const subscription of channel.subscribers.values()) {
+      if (!subscription.presence || subscription.backlog !== null) continue;
+      frame ??= new SharedFrame(serializePresence(event));
+      subscription.socket.sendShared(frame);
+    }
+  }
+
+  /** The members of a presence-tracked channel, for a subscriber of it. */
+  members(subscription: ChannelSubscription): Promise<PresenceMember[]> {
+    return this.scaler.presence.members(subscription.channel);
   }
 
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {
@@ -198,6 +240,12 @@ export class ChannelHub {
 function serializeSkip(message: ScalerMessage): string {
   const skip: SkipFrame = { t: 'skip', channel: message.channel, seq: message.seq, epoch: message.epoch };
   return JSON.stringify(skip);
+}
+
+function serializePresence(event: PresenceEvent): string {
+  const frame: PresenceFrame = { t: 'presence', channel: event.channel, kind: event.kind, userId: event.userId };
+  if (event.info !== undefined) frame.info = event.info;
+  return JSON.stringify(frame);
 }
 
 function serializeMessage(message: ScalerMessage): string {

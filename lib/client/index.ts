@@ -13,10 +13,11 @@ export type {
   SssDropEvent,
   SssHelloInfo,
   SssMessageMeta,
+  SssPresenceChange,
   SssReconnectEvent,
   SssResubscribedEvent,
   SssResubscriptionResult,
   SssSubscriptionClosedEvent,
   SssSubscriptionEvents,
 } from './sss-client-events.interface.js';
-export type { ChannelPosition, RecoveryFailure } from '../protocol/frames.js';
+export type { ChannelPosition, PresenceMember, RecoveryFailure } from '../protocol/frames.js';

@@ -117,6 +117,16 @@ export interface SssSubscriptionClosedEvent {
   error?: SssClientError;
 }
 
+/**
+ * Payload of a subscription's `join` and `leave` events (presence-tracked channels): a user's
+ * first connection joined the channel, or its last one left (or its server instance died).
+ */
+export interface SssPresenceChange {
+  userId: string;
+  /** The fields the server's session guard chose to expose (`handshake.presence`). */
+  info?: Record<string, unknown>;
+}
+
 /** A subscription's lifecycle events and their listener arguments. */
 export type SssSubscriptionEvents = {
   /**
@@ -126,4 +136,11 @@ export type SssSubscriptionEvents = {
   resubscribed: [event: SssResubscribedEvent];
   /** The subscription ended; it receives nothing more. */
   closed: [event: SssSubscriptionClosedEvent];
+  /**
+   * A user joined the channel (presence-tracked channels only). Unsequenced: after `resubscribed`,
+   * read `presence()` again for what changed while disconnected.
+   */
+  join: [member: SssPresenceChange];
+  /** A user left the channel (presence-tracked channels only). */
+  leave: [member: SssPresenceChange];
 };

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   type ClientFrame,
   type HelloFrame,
+  type PresenceMember,
   type ServerFrame,
 } from '../protocol/frames.js';
 import { ConnectionAttempt, unsupportedVersionError } from './connection-attempt.js';
@@ -77,6 +78,15 @@ export class SssClient {
     unsubscribe: (subscription) => this.unsubscribe(subscription),
     reportError: (error) => this.reportError(error),
     resync: (subscription) => this.resubscriber.resync(subscription),
+    presence: (subscription, timeout) =>
+      this.request(
+        (id) => ({ t: 'presence', id, channel: subscription.channel }),
+        timeout,
+        (reply) => {
+          expectReply(reply, 'res');
+          return reply.data as PresenceMember[];
+        },
+      ),
   };
 
   private currentStatus: SssClientStatus = 'idle';
@@ -391,6 +401,9 @@ export class SssClient {
         return;
       case 'tell':
         this.tellListeners.emit(frame.topic, frame.data);
+        return;
+      case 'presence':
+        this.subscriptions.get(frame.channel)?.presenceChanged(frame);
         return;
       case 'unsubbed': {
         const subscription = this.subscriptions.get(frame.channel);

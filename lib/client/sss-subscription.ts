@@ -1,6 +1,14 @@
-import type { ChannelPosition, MessageFrame, SkipFrame, SubscribedFrame } from '../protocol/frames.js';
+import type {
+  ChannelPosition,
+  MessageFrame,
+  PresenceFrame,
+  PresenceMember,
+  SkipFrame,
+  SubscribedFrame,
+} from '../protocol/frames.js';
 import type {
   SssMessageMeta,
+  SssPresenceChange,
   SssSubscriptionClosedEvent,
   SssSubscriptionEvents,
 } from './sss-client-events.interface.js';
@@ -15,6 +23,8 @@ export interface SssSubscriptionHost {
   reportError(error: SssClientError): void;
   /** A sequence gap: subscribe again from `position` (the subscription drops frames meanwhile). */
   resync(subscription: SssSubscription): void;
+  /** Asks the server who is on the subscription's channel. */
+  presence(subscription: SssSubscription, timeout: number | undefined): Promise<PresenceMember[]>;
 }
 
 type TopicEvents = Record<string, [data: unknown, meta: SssMessageMeta]>;
@@ -97,7 +107,25 @@ export class SssSubscription<T = unknown> {
     return this.anyListeners.on('message', listener);
   }
 
-  /** Listens to `resubscribed` or `closed`; returns a function that removes the listener. */
+  /**
+   * Who is on the channel, across every server instance: each user once, with its number of
+   * connections and the `info` the server exposes. Only for channels the server declared with
+   * `@Channel(pattern, { presence: true })` (else `PRESENCE_OFF`); users without an id are not
+   * counted. Rejects like `SssClient.ask`.
+   */
+  presence(options: { timeout?: number } = {}): Promise<PresenceMember[]> {
+    if (this.isClosed) {
+      return Promise.reject(
+        new SssClientError(SssClientErrorCode.Closed, `The subscription to "${this.channel}" is closed`),
+      );
+    }
+    return this.host.presence(this, options.timeout);
+  }
+
+  /**
+   * Listens to `resubscribed`, `closed`, or the presence events `join` and `leave`; returns a
+   * function that removes the listener.
+   */
   onEvent<E extends keyof SssSubscriptionEvents>(event: E, listener: Listener<SssSubscriptionEvents[E]>): () => void {
     return this.lifecycleListeners.on(event, listener);
   }
@@ -137,6 +165,14 @@ export class SssSubscription<T = unknown> {
     if (frame.t === 'skip') return;
     if (this.held) this.held.push(frame);
     else this.deliver(frame);
+  }
+
+  /** @internal A presence event of this channel. */
+  presenceChanged(frame: PresenceFrame): void {
+    if (this.isClosed) return;
+    const change: SssPresenceChange = { userId: frame.userId };
+    if (frame.info !== undefined) change.info = frame.info;
+    this.lifecycleListeners.emit(frame.kind, change);
   }
 
   /** @internal A re-subscription was sent: drop the channel's frames until its `subbed`. */

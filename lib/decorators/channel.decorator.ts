@@ -1,5 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
-import { SSS_CHANNEL_METADATA } from '../sss.constants.js';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import type { SssChannelOptions } from '../interfaces/sss-channel-options.interface.js';
+import { SSS_CHANNEL_METADATA, SSS_CHANNEL_OPTIONS_METADATA } from '../sss.constants.js';
 
 /**
  * Lets clients subscribe to the channels matching `pattern` (`'sport'`, `'room/:id'`). The guards on
@@ -8,10 +9,15 @@ import { SSS_CHANNEL_METADATA } from '../sss.constants.js';
  * sent to the client as the subscription's `data`, and an exception refuses the subscription.
  * Only channels that match a `@Channel` pattern can be subscribed to.
  *
+ * With `{ presence: true }`, the subscribers of matching channels that have a user id are tracked
+ * across instances: `SssPublisher.presence(channel)`, the client's `subscription.presence()`, and
+ * join/leave events for the channel's subscribers.
+ *
  * @example
  * ```ts
- * @Channel('room/:id') @UseGuards(RoomPasswordGuard)
+ * @Channel('room/:id', { presence: true }) @UseGuards(RoomPasswordGuard)
  * joined(@ChannelParams('id') id: string) { return { welcome: id }; }
  * ```
  */
-export const Channel = (pattern: string): MethodDecorator => SetMetadata(SSS_CHANNEL_METADATA, pattern);
+export const Channel = (pattern: string, options: SssChannelOptions = {}): MethodDecorator =>
+  applyDecorators(SetMetadata(SSS_CHANNEL_METADATA, pattern), SetMetadata(SSS_CHANNEL_OPTIONS_METADATA, options));

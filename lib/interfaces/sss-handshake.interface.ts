@@ -15,4 +15,10 @@ export interface SssHandshake {
   sessionId?: string;
   /** Anything the app wants to keep with the socket (`socket.locals`). */
   locals: Record<string, unknown>;
+  /**
+   * What other subscribers of presence-tracked channels see of this user (`info` of presence
+   * members and join/leave events), e.g. `{ name: 'Ada' }`: a plain object whose JSON is at most
+   * 1 KiB. Default: nothing.
+   */
+  presence?: Record<string, unknown>;
 }

@@ -54,12 +54,31 @@ export interface UnsubscribeFrame {
   channel: string;
 }
 
+/**
+ * Client → server: who is on a presence-tracked channel the socket is subscribed to; answered with
+ * `res` whose `data` is a `PresenceMember[]`.
+ */
+export interface PresenceRequestFrame {
+  t: 'presence';
+  id: number;
+  channel: string;
+}
+
+/** One user on a channel, counted once however many connections it has there. */
+export interface PresenceMember {
+  userId: string;
+  /** The user's connections on the channel, across every instance. */
+  connections: number;
+  /** The fields the server's session guard chose to expose (`handshake.presence`). */
+  info?: Record<string, unknown>;
+}
+
 /** Client → server: heartbeat; answered with `pong`. */
 export interface PingFrame {
   t: 'ping';
 }
 
-export type ClientFrame = AskFrame | TellFrame | SubscribeFrame | UnsubscribeFrame | PingFrame;
+export type ClientFrame = AskFrame | TellFrame | SubscribeFrame | UnsubscribeFrame | PresenceRequestFrame | PingFrame;
 
 /** Server → client: first frame on every connection. */
 export interface HelloFrame {
@@ -145,6 +164,18 @@ export interface UnsubscribedFrame {
   reason: string;
 }
 
+/**
+ * Server → client: on a presence-tracked channel the socket is subscribed to, a user's first
+ * connection joined or its last one left (or its instance died). Unsequenced.
+ */
+export interface PresenceFrame {
+  t: 'presence';
+  channel: string;
+  kind: 'join' | 'leave';
+  userId: string;
+  info?: Record<string, unknown>;
+}
+
 /** Server → client: heartbeat answer. */
 export interface PongFrame {
   t: 'pong';
@@ -160,6 +191,7 @@ export type ServerFrame =
   | SkipFrame
   | ServerTellFrame
   | UnsubscribedFrame
+  | PresenceFrame
   | PongFrame;
 
 /** Why a re-subscription could not deliver every missed message. */
@@ -185,8 +217,10 @@ export const ErrorCode = {
   InvalidChannel: 'INVALID_CHANNEL',
   /** The socket already has a subscription to this channel. */
   AlreadySubscribed: 'ALREADY_SUBSCRIBED',
-  /** `unsub` for a channel the socket is not subscribed to. */
+  /** `unsub` or `presence` for a channel the socket is not subscribed to. */
   NotSubscribed: 'NOT_SUBSCRIBED',
+  /** `presence` for a channel whose `@Channel` does not track presence. */
+  PresenceOff: 'PRESENCE_OFF',
   /** The `sub` was ended by an `unsub` (or a boot) before it was answered. */
   Cancelled: 'CANCELLED',
   /** The socket reached `limits.maxSubscriptionsPerSocket`. */

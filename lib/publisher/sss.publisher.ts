@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ChannelPosition } from '../protocol/frames.js';
+import type { ChannelPosition, PresenceMember } from '../protocol/frames.js';
+import { SssSession } from '../scaler/session/sss-session.js';
 import type { Scaler, SignalTarget } from '../scaler/scaler.interface.js';
 import { SSS_SCALER } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
@@ -64,6 +65,19 @@ export class SssPublisher {
   /** Disconnects one socket, wherever it is connected, with close code 4001. */
   bootSocket(socketId: string, reason: string = SssMessages.booted): Promise<void> {
     return this.scaler.signal({ kind: 'boot', target: { type: 'socket', id: socketId }, reason });
+  }
+
+  /**
+   * Every member of a presence-tracked channel (`@Channel(pattern, { presence: true })`) across
+   * every instance: each user once, with its number of connections and its exposed `info`.
+   */
+  presence(channel: string): Promise<PresenceMember[]> {
+    return this.scaler.presence.members(channel);
+  }
+
+  /** The shared data of a session, as its sockets see it in `socket.session`. */
+  session(sessionId: string): SssSession {
+    return new SssSession(this.scaler.sessions, sessionId);
   }
 
   private tell(target: SignalTarget, topic: string, data: unknown): Promise<void> {

@@ -89,6 +89,7 @@ export class FrameRouter {
       case 'tell':
       case 'sub':
       case 'unsub':
+      case 'presence':
         if (validId === undefined) return this.fail(socket, undefined, ErrorCode.BadFrame, SssMessages.missingId);
         return this.dispatch(socket, fields.t, validId, fields);
       default:
@@ -104,7 +105,12 @@ export class FrameRouter {
     if (socket.takeRateToken(Date.now()) && kind === 'ping') answer();
   }
 
-  private dispatch(socket: SssSocket, type: 'ask' | 'tell' | 'sub' | 'unsub', id: number, frame: Frame): void {
+  private dispatch(
+    socket: SssSocket,
+    type: 'ask' | 'tell' | 'sub' | 'unsub' | 'presence',
+    id: number,
+    frame: Frame,
+  ): void {
     if (type === 'ask' || type === 'tell') return this.handleMessage(socket, type, id, frame);
     const channel = frame.channel;
     const { maxChannelLength } = this.options.limits;
@@ -118,6 +124,7 @@ export class FrameRouter {
       return this.fail(socket, id, ErrorCode.InvalidChannel, SssMessages.invalidChannel(maxChannelLength));
     }
     if (type === 'unsub') return this.handleUnsubscribe(socket, id, channel);
+    if (type === 'presence') return this.handlePresence(socket, id, channel);
     this.handleSubscribe(socket, id, channel, frame);
   }
 
@@ -157,7 +164,7 @@ export class FrameRouter {
     const matched = this.registry.matchChannel(channel);
     if (!matched) return this.fail(socket, id, ErrorCode.UnknownChannel, SssMessages.unknownChannel(channel));
     // Reserve the name now, so that a second `sub` racing this one is refused.
-    const subscription = new ChannelSubscription(socket, channel);
+    const subscription = new ChannelSubscription(socket, channel, matched.route.presence);
     socket.subscriptions.set(channel, subscription);
     const request: SssChannelRequest = {
       kind: 'channel',
@@ -194,6 +201,20 @@ export class FrameRouter {
     if (!subscription) return this.fail(socket, id, ErrorCode.NotSubscribed, SssMessages.notSubscribed(channel));
     this.hub.detach(subscription);
     socket.send({ t: 'ack', id });
+  }
+
+  /** Answers who is on a presence-tracked channel, to a socket whose subscription to it was answered. */
+  private handlePresence(socket: SssSocket, id: number, channel: string): void {
+    const subscription = socket.subscriptions.get(channel);
+    // A subscription still waiting for its guards or its `subbed` does not count yet.
+    if (!subscription || subscription.backlog !== null) {
+      return this.fail(socket, id, ErrorCode.NotSubscribed, SssMessages.notSubscribed(channel));
+    }
+    if (!subscription.presence) return this.fail(socket, id, ErrorCode.PresenceOff, SssMessages.presenceOff(channel));
+    this.hub.members(subscription).then(
+      (members) => socket.send({ t: 'res', id, data: members }),
+      (error: unknown) => socket.send(toErrorFrame(id, error, this.logger)),
+    );
   }
 
   /**

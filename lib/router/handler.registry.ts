@@ -12,14 +12,20 @@ export interface HandlerSource {
   name: string;
 }
 
-interface ChannelRoute extends HandlerSource {
+/** What a `@Channel` declares beyond its pattern. */
+export interface ChannelRouteOptions {
+  /** Whether matching channels track presence. */
+  presence: boolean;
+}
+
+interface ChannelRoute extends HandlerSource, ChannelRouteOptions {
   pattern: string;
   match: MatchFunction<Record<string, string>>;
 }
 
 /** A channel name resolved to its `@Channel` handler. */
 export interface ChannelMatch {
-  route: HandlerSource & { pattern: string };
+  route: HandlerSource & ChannelRouteOptions & { pattern: string };
   params: Record<string, string>;
 }
 
@@ -43,7 +49,7 @@ export class HandlerRegistry {
     this.tells.set(topic, source);
   }
 
-  addChannel(pattern: string, source: HandlerSource): void {
+  addChannel(pattern: string, source: HandlerSource, options: ChannelRouteOptions = { presence: false }): void {
     const existing = this.exactChannels.get(pattern) ?? this.patternChannels.find((r) => r.pattern === pattern);
     if (existing) throw new Error(SssMessages.duplicateChannelPattern(pattern, existing.name, source.name));
     let matcher: MatchFunction<Record<string, string>>;
@@ -53,7 +59,7 @@ export class HandlerRegistry {
     } catch (error) {
       throw new Error(SssMessages.invalidChannelPattern(pattern, (error as Error).message));
     }
-    const route = { ...source, pattern, match: matcher };
+    const route = { ...source, ...options, pattern, match: matcher };
     // Patterns without parameters are looked up directly; the rest are tried in declaration order.
     if (/[:*{]/.test(pattern)) this.patternChannels.push(route);
     else this.exactChannels.set(pattern, route);

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelPosition } from '../protocol/frames.js';
 import type { SssRetention } from '../interfaces/sss-module-options.interface.js';
+import { PresenceBook } from './presence/presence-book.js';
+import { MemorySessionStore } from './session/memory-session.store.js';
 import type {
   HistorySince,
+  PresenceConnection,
+  PresenceMember,
   Scaler,
   ScalerListener,
   ScalerMessage,
+  ScalerPresence,
   ScalerPublishOptions,
   ScalerSignal,
 } from './scaler.interface.js';
@@ -27,18 +32,29 @@ interface ChannelLog {
  * The embedded default: one process, history in memory. Every channel's epoch is new at every
  * start, so a client that recovers across a restart is told `epoch_changed` instead of being given
  * a wrong history. A channel with no retained message and no subscriber is forgotten (memory stays
- * bounded by what retention keeps); if it is used again, it starts a new epoch.
+ * bounded by what retention keeps); if it is used again, it starts a new epoch. Presence and session
+ * data live in the same memory (they end with the process, as its sockets do).
  */
 export class MemoryScaler implements Scaler {
   private readonly logs = new Map<string, ChannelLog>();
   private readonly subscribed = new Set<string>();
   private listener?: ScalerListener;
   private sweepTimer?: NodeJS.Timeout;
+  private readonly book = new PresenceBook((event) => {
+    if (this.subscribed.has(event.channel)) this.listener?.onPresence(event);
+  });
+  readonly presence: ScalerPresence = {
+    join: async (channel: string, connection: PresenceConnection): Promise<void> => this.book.join(channel, connection),
+    leave: async (channel: string, connectionId: string): Promise<void> => this.book.leave(channel, connectionId),
+    members: async (channel: string): Promise<PresenceMember[]> => this.book.members(channel),
+  };
+  readonly sessions = new MemorySessionStore();
 
   constructor(private readonly retention: Required<SssRetention>) {}
 
   async connect(listener: ScalerListener): Promise<void> {
     this.listener = listener;
+    this.sessions.start();
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(1_000, Math.min(this.retention.maxAgeMs / 10, 60_000)));
     this.sweepTimer.unref();
   }
@@ -93,6 +109,8 @@ export class MemoryScaler implements Scaler {
     clearInterval(this.sweepTimer);
     this.logs.clear();
     this.subscribed.clear();
+    this.book.clear();
+    this.sessions.close();
     this.listener = undefined;
   }
 

@@ -27,9 +27,19 @@ export class SessionGuardRunner implements OnModuleInit {
     this.guards = await Promise.all(this.options.sessionGuards.map((guard) => this.resolve(guard)));
   }
 
-  /** Resolves when every guard allows the upgrade; throws the HttpException to answer with otherwise. */
+  /**
+   * Resolves when every guard allows the upgrade; throws the HttpException to answer with
+   * otherwise, or an error (answered 500 and logged) when a guard set an unusable `presence`.
+   */
   async check(handshake: SssHandshake): Promise<void> {
     if (this.guards.length === 0) return;
+    await this.runGuards(handshake);
+    if (handshake.presence !== undefined && !isPresenceInfo(handshake.presence)) {
+      throw new Error(SssMessages.invalidPresenceInfo(MAX_PRESENCE_INFO_BYTES));
+    }
+  }
+
+  private async runGuards(handshake: SssHandshake): Promise<void> {
     const request: SssUpgradeRequest = { kind: 'upgrade', handshake };
     const context = new SssExecutionContextHost(
       [handshake.request, undefined, request, this.options.path],
@@ -56,4 +66,18 @@ export class SessionGuardRunner implements OnModuleInit {
       throw new Error(`${SssMessages.unresolvableSessionGuard(guard.name)} ${(error as Error).message}`);
     }
   }
+}
+
+/** The largest JSON of `handshake.presence`: it travels with every presence entry and event. */
+const MAX_PRESENCE_INFO_BYTES = 1_024;
+
+function isPresenceInfo(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return false;
+  }
+  return Buffer.byteLength(json) <= MAX_PRESENCE_INFO_BYTES;
 }

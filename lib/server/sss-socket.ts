@@ -5,6 +5,7 @@ import type { ChannelSubscription } from '../channels/channel-subscription.js';
 import type { SssHandshake } from '../interfaces/sss-handshake.interface.js';
 import { SssMessages } from '../sss.messages.js';
 import { encodeTextFrame, truncateUtf8, type SharedFrame } from './frame.encoder.js';
+import { SssSession } from '../scaler/session/sss-session.js';
 
 /** What every socket of an instance shares; one object, not one per socket. */
 export interface SocketRuntime {
@@ -33,6 +34,7 @@ export class SssSocket {
   private rateCheckedAt = this.lastSeenAt;
   /** Set while reading is paused because the socket is over its budget. */
   private resumeTimer?: NodeJS.Timeout;
+  private sessionData?: SssSession;
 
   /** @internal Sockets are created by the server. */
   constructor(
@@ -46,6 +48,7 @@ export class SssSocket {
     this.sessionId = handshake.sessionId;
     this.locals = handshake.locals;
     this.address = handshake.address;
+    if (handshake.presence !== undefined) this.presenceInfo = handshake.presence;
     this.rateTokens = runtime.messagesPerSecond * 2;
   }
 
@@ -57,6 +60,16 @@ export class SssSocket {
   readonly locals: Record<string, unknown>;
   /** The client address. */
   readonly address: string;
+  /** What presence shows of this socket's user (`handshake.presence`). */
+  readonly presenceInfo?: Record<string, unknown>;
+
+  /**
+   * The data of this socket's session, shared by every instance (see `SssSession`). Its
+   * methods reject with `SessionDataError` when the socket has no session id.
+   */
+  get session(): SssSession {
+    return (this.sessionData ??= new SssSession(this.runtime.scaler.sessions, this.sessionId));
+  }
 
   /** Whether the connection is open. */
   get isOpen(): boolean {

@@ -4,7 +4,7 @@ import type { ScalerListener } from '../../lib/scaler/scaler.interface.js';
 
 function scalerWith(retention = { maxMessages: 5, maxAgeMs: 60_000 }) {
   const scaler = new MemoryScaler(retention);
-  const listener = { onMessage: vi.fn(), onSignal: vi.fn() } satisfies ScalerListener;
+  const listener = { onMessage: vi.fn(), onSignal: vi.fn(), onPresence: vi.fn() } satisfies ScalerListener;
   return { scaler, listener, connected: scaler.connect(listener) };
 }
 

@@ -44,4 +44,9 @@ export interface MongoRedisScalerOptions {
   maxConcurrentReads?: number;
   /** Largest number of messages of one channel written in one insert. Default 500. */
   maxBatchSize?: number;
+  /**
+   * How long an instance may stay silent before the others remove its presence entries (with leave
+   * events), in ms: entries of a killed instance are gone within about 4/3 of it. Default 6000.
+   */
+  presenceTimeout?: number;
 }

@@ -7,13 +7,16 @@ import { SssMessages } from '../../sss.messages.js';
 import { ChannelStream } from '../channel-stream.js';
 import { ReadLimiter } from '../read-limiter.js';
 import { RedisFanOut } from '../redis/redis-fan-out.js';
+import { RedisSharedState } from '../redis/redis-shared-state.js';
 import { completeWireMessage, decodeWireMessage, encodeMessageRest } from '../redis/wire-message.js';
 import type {
   HistorySince,
   Scaler,
   ScalerListener,
   ScalerMessage,
+  ScalerPresence,
   ScalerPublishOptions,
+  ScalerSessionStore,
   ScalerSignal,
 } from '../scaler.interface.js';
 import { MessageStore, type StoredMessage } from './message.store.js';
@@ -67,6 +70,11 @@ export class MongoRedisScaler implements Scaler {
   private readonly reads: ReadLimiter;
   private readonly fanOut: RedisFanOut;
   private readonly ownsMongo: boolean;
+  private readonly shared: RedisSharedState;
+  /** Presence in Redis (see `RedisPresence`). */
+  readonly presence: ScalerPresence;
+  /** Session data in Redis (see `RedisSessionStore`). */
+  readonly sessions: ScalerSessionStore;
   private mongo?: Connection;
   private store?: MessageStore;
   private listener?: ScalerListener;
@@ -83,6 +91,11 @@ export class MongoRedisScaler implements Scaler {
     this.reads = new ReadLimiter(options.maxConcurrentReads ?? 4);
     this.fanOut = new RedisFanOut(options.redis, options.redisOptions, options.prefix ?? 'sss');
     this.ownsMongo = typeof options.mongo === 'string';
+    this.shared = new RedisSharedState(options.prefix ?? 'sss', options.presenceTimeout, (channel) =>
+      this.fanOut.redisChannelOf(channel),
+    );
+    this.presence = this.shared.presence;
+    this.sessions = this.shared.sessions;
   }
 
   async connect(listener: ScalerListener): Promise<void> {
@@ -97,6 +110,7 @@ export class MongoRedisScaler implements Scaler {
     await this.fanOut.connect({
       onChannelPayload: (channel, payload) => this.onPayload(channel, payload),
       onSignal: (signal) => this.listener?.onSignal(signal),
+      onPresence: (event) => this.listener?.onPresence(event),
       onReconnected: () => this.catchUpAll(),
     });
     const prefix = this.options.prefix ?? 'sss';
@@ -108,6 +122,7 @@ export class MongoRedisScaler implements Scaler {
       new RedisSeqCounter(this.fanOut.publisher, prefix),
     );
     await this.store.createIndexes();
+    await this.shared.start(this.fanOut.publisher);
     this.trimTimer = setInterval(
       () => void this.store?.trimByAge().catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
       Math.min(this.retention.maxAgeMs / 10, 60_000),
@@ -220,6 +235,7 @@ export class MongoRedisScaler implements Scaler {
     for (const stream of this.streams.values()) clearTimeout(stream.gapTimer);
     this.streams.clear();
     await this.store?.close(new StoreUnavailableError(SssMessages.scalerClosed));
+    await this.shared.close();
     await this.fanOut.close();
     if (this.ownsMongo) await this.mongo?.close();
     this.listener = undefined;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ScalerSignal } from '../scaler.interface.js';
+import type { PresenceEvent, ScalerSignal } from '../scaler.interface.js';
+import { decodePresencePayload, isPresencePayload } from './redis-presence.js';
 
 /** What a scaler hears from its Redis fan-out. */
 export interface FanOutListener {
@@ -8,6 +9,8 @@ export interface FanOutListener {
   onChannelPayload(channel: string, payload: string): void;
   /** An unsequenced signal for every instance. */
   onSignal(signal: ScalerSignal): void;
+  /** A presence event of a channel this instance subscribed to. */
+  onPresence(event: PresenceEvent): void;
   /**
    * The subscriber connection came back after a loss: whatever was published meanwhile never
    * reached this instance.
@@ -20,7 +23,8 @@ const FLUSH_TIMEOUT_MS = 2_000;
 
 /**
  * The Redis side every Redis-based scaler shares: one publishing and one subscribing connection,
- * one Redis subscription per channel that has local subscribers, and the signal channel. A
+ * one Redis subscription per channel that has local subscribers (its messages and its presence
+ * events), and the signal channel. A
  * channel's Redis channel carries a hash tag (`<prefix>:ch:{<channel>}`), so that it shares a Redis
  * Cluster slot with the channel's keys.
  */
@@ -119,7 +123,11 @@ export class RedisFanOut {
     }
     const prefix = `${this.prefix}:ch:{`;
     if (!redisChannel.startsWith(prefix) || !redisChannel.endsWith('}')) return;
-    listener.onChannelPayload(redisChannel.slice(prefix.length, -1), payload);
+    const channel = redisChannel.slice(prefix.length, -1);
+    if (!isPresencePayload(payload)) return listener.onChannelPayload(channel, payload);
+    const event = decodePresencePayload(channel, payload);
+    if (event) listener.onPresence(event);
+    else this.logger.warn(`An unreadable presence event was published on the Redis channel of "${channel}"; ignored.`);
   }
 
   private onSubscriberReady(): void {

@@ -8,10 +8,13 @@ import type {
   Scaler,
   ScalerListener,
   ScalerMessage,
+  ScalerPresence,
   ScalerPublishOptions,
+  ScalerSessionStore,
   ScalerSignal,
 } from '../scaler.interface.js';
 import { RedisFanOut } from './redis-fan-out.js';
+import { RedisSharedState } from './redis-shared-state.js';
 import { RedisSequencer } from './redis.sequencer.js';
 import { decodeWireMessage, encodeMessageRest } from './wire-message.js';
 
@@ -26,6 +29,11 @@ export interface RedisScalerOptions {
   redisOptions?: RedisOptions;
   /** Prefix of Redis keys and channels. Default 'sss'. */
   prefix?: string;
+  /**
+   * How long an instance may stay silent before the others remove its presence entries (with leave
+   * events), in ms: entries of a killed instance are gone within about 4/3 of it. Default 6000.
+   */
+  presenceTimeout?: number;
 }
 
 /**
@@ -46,11 +54,21 @@ export class RedisScaler implements Scaler {
   private readonly fanOut: RedisFanOut;
   private readonly prefix: string;
   private sequencer?: RedisSequencer;
+  private readonly shared: RedisSharedState;
   private listener?: ScalerListener;
+  /** Presence in Redis (see `RedisPresence`). */
+  readonly presence: ScalerPresence;
+  /** Session data in Redis (see `RedisSessionStore`). */
+  readonly sessions: ScalerSessionStore;
 
   constructor(options: RedisScalerOptions) {
     this.prefix = options.prefix ?? 'sss';
     this.fanOut = new RedisFanOut(options.redis, options.redisOptions, this.prefix);
+    this.shared = new RedisSharedState(this.prefix, options.presenceTimeout, (channel) =>
+      this.fanOut.redisChannelOf(channel),
+    );
+    this.presence = this.shared.presence;
+    this.sessions = this.shared.sessions;
   }
 
   async connect(listener: ScalerListener): Promise<void> {
@@ -58,9 +76,11 @@ export class RedisScaler implements Scaler {
     await this.fanOut.connect({
       onChannelPayload: (channel, payload) => this.onPayload(channel, payload),
       onSignal: (signal) => this.listener?.onSignal(signal),
+      onPresence: (event) => this.listener?.onPresence(event),
       onReconnected: () => void this.reportLosses(),
     });
     this.sequencer = new RedisSequencer(this.fanOut.publisher, this.prefix);
+    await this.shared.start(this.fanOut.publisher);
   }
 
   publish(channel: string, topic: string, data: unknown, options?: ScalerPublishOptions): Promise<ChannelPosition> {
@@ -120,6 +140,7 @@ export class RedisScaler implements Scaler {
 
   async close(): Promise<void> {
     this.streams.clear();
+    await this.shared.close();
     await this.fanOut.close();
     this.listener = undefined;
   }

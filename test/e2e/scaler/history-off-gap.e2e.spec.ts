@@ -6,7 +6,7 @@ import { TestRedis } from '../../support/test-services.js';
 import { ClientPool, eventually } from '../support/clients.js';
 import { startFixtureApp, type StartedApp } from '../support/start-app.js';
 
-const idle: ScalerListener = { onMessage: () => undefined, onSignal: () => undefined };
+const idle: ScalerListener = { onMessage: () => undefined, onSignal: () => undefined, onPresence: () => undefined };
 
 /**
  * History off, end to end: what Redis drops while an instance is cut off can never be delivered,

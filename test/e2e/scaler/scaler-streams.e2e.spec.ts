@@ -17,6 +17,7 @@ class Recorder implements ScalerListener {
     this.messages.push(message);
   }
   onSignal(): void {}
+  onPresence(): void {}
   seqs(channel: string): Array<number | string> {
     return this.messages
       .filter((message) => message.channel === channel)

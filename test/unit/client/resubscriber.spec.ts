@@ -60,7 +60,12 @@ function createHost() {
 
 function subscription(channel: string, seq = 3): { subscription: SssSubscription; events: SssResubscribedEvent[] } {
   const created = new SssSubscription(
-    { unsubscribe: () => Promise.resolve(), reportError: () => undefined, resync: () => undefined },
+    {
+      unsubscribe: () => Promise.resolve(),
+      reportError: () => undefined,
+      resync: () => undefined,
+      presence: () => Promise.resolve([]),
+    },
     { t: 'subbed', id: 1, channel, epoch: 'e1', seq },
     undefined,
   );

@@ -17,6 +17,7 @@ function create(): {
       resyncs.push(subscription);
       subscription.awaitResubscription();
     },
+    presence: () => Promise.resolve([]),
   };
   const subscription = new SssSubscription<{ title: string }>(
     host,
