@@ -14,7 +14,7 @@ import {
   type Scaler,
   type SssSocket,
 } from '../../lib/index.js';
-import { DirectMessageDto, LikeDto, RoomDto, SayDto } from './chat.dto.js';
+import { DirectMessageDto, LikeDto, RoomDto, ROOMS, SayDto } from './chat.dto.js';
 import { RoomPasswordGuard } from './room-password.guard.js';
 
 /** How many of a room's latest events (messages and likes) a page gets when it joins. */
@@ -25,6 +25,12 @@ export interface RoomEvent {
   seq: number;
   topic: string;
   data: unknown;
+}
+
+/** How many people are in a room right now (the room list shows it for rooms not joined). */
+export interface RoomOccupancy {
+  room: string;
+  online: number;
 }
 
 /** What joining a room answers: the room's position when the page (re)subscribed. */
@@ -52,11 +58,20 @@ export class ChatGateway {
     return process.env.INSTANCE_NAME ?? null;
   }
 
+  /** Who is in each room, counted across every instance (names only for those who joined it). */
+  @OnAsk('rooms')
+  async rooms(): Promise<RoomOccupancy[]> {
+    return Promise.all(
+      ROOMS.map(async (room) => ({ room, online: (await this.publisher.presence(`rooms/${room}`)).length })),
+    );
+  }
+
   /**
    * Joining a room answers with its current position: after a reconnect, the messages up to it that
-   * arrive are exactly the ones recovered, which the page highlights.
+   * arrive are exactly the ones recovered, which the page highlights. Rooms track presence: who is
+   * in them, and join/leave events, on every instance.
    */
-  @Channel('rooms/:room')
+  @Channel('rooms/:room', { presence: true })
   @UseGuards(RoomPasswordGuard)
   async joinRoom(@ChannelParams('room') room: string): Promise<JoinedRoom> {
     return { room, head: await this.scaler.position(`rooms/${room}`) };
@@ -101,6 +116,18 @@ export class ChatGateway {
       by: socket.userId,
       liked: like.liked,
     });
+  }
+
+  /** "Someone is typing": told to the people in the room (presence), never stored. */
+  @OnTell('typing')
+  async typing(@Payload() { room }: RoomDto, @ConnectedSocket() socket: SssSocket): Promise<void> {
+    this.assertJoined(socket, room);
+    const members = await this.publisher.presence(`rooms/${room}`);
+    await Promise.all(
+      members
+        .filter((member) => member.userId !== socket.userId)
+        .map((member) => this.publisher.toUser(member.userId, 'typing', { room, name: socket.userId })),
+    );
   }
 
   @OnTell('dm')

@@ -15,6 +15,10 @@ const STATUS_TEXT = {
   closed: 'Disconnected',
 };
 const GOOD_NEWS_MS = 6_000;
+const ROOMS_REFRESH_MS = 5_000;
+/** A "typing" tell at most this often, shown this long by the others. */
+const TYPING_EVERY_MS = 2_000;
+const TYPING_SHOWN_MS = 3_500;
 const ERROR_MS = 15_000;
 /** Within this many pixels of the bottom, new messages scroll the list down. */
 const STICKY_BOTTOM_PX = 48;
@@ -32,6 +36,11 @@ const state = {
   askingPassword: null,
   recoveredCount: 0,
   timers: new Map(),
+  /** People in each room (from the `rooms` ask), for rooms the page did not join. */
+  occupancy: new Map(),
+  /** room → Map(name → time it stops showing). */
+  typing: new Map(),
+  lastTypingSent: 0,
 };
 
 /**
@@ -149,6 +158,7 @@ async function start() {
   client.on('connect', () => void showInstance());
   client.on('boot', ({ reason }) => warn(`The server ended this session: ${reason}. Reload the page to come back.`));
   client.onTell('dm', (dm) => addDirectMessage(dm));
+  client.onTell('typing', ({ room, name }) => showTyping(room, name));
   client.onTell('announcement', ({ text }) => {
     $('announcement').hidden = false;
     $('announcement').textContent = text;
@@ -168,6 +178,8 @@ async function start() {
   $('login-view').hidden = true;
   $('chat').hidden = false;
   renderRooms();
+  void refreshOccupancy();
+  setInterval(() => void refreshOccupancy(), ROOMS_REFRESH_MS);
   setInterval(async () => {
     try {
       $('server-time').textContent = new Date(await client.ask('serverTime')).toLocaleTimeString();
@@ -192,6 +204,20 @@ async function showInstance() {
 
 // ---- rooms ----
 
+async function refreshOccupancy() {
+  try {
+    for (const { room, online } of await state.client.ask('rooms')) state.occupancy.set(room, online);
+  } catch {
+    return;
+  }
+  renderRooms();
+}
+
+function onlineCount(id) {
+  const room = state.rooms.get(id);
+  return room ? room.members.length : (state.occupancy.get(id) ?? 0);
+}
+
 function renderRooms() {
   $('rooms').replaceChildren(
     ...ROOMS.map(({ id, name }) => {
@@ -207,10 +233,11 @@ function renderRooms() {
       const label = document.createElement('span');
       label.textContent = name;
       open.append(label);
-      if (room) {
+      const online = onlineCount(id);
+      if (online) {
         const count = document.createElement('span');
         count.className = 'count';
-        count.textContent = room.members.length ? `${room.members.length} online` : 'joined';
+        count.textContent = `${online} online`;
         open.append(count);
       }
       open.onclick = () => void join(id);
@@ -260,6 +287,7 @@ async function join(id, password) {
   renderRooms();
   renderMessages({ scroll: 'bottom' });
   renderOnline();
+  renderTyping();
 }
 
 function askPassword(id) {
@@ -398,6 +426,7 @@ function addMessage(room, seq, message, { history = false } = {}) {
   const recovered = !history && room.recovered && seq > room.recovered.from && seq <= room.recovered.to;
   room.entries.set(order, { kind: 'message', order, seq, epochIndex: room.epochIndex, ...message, recovered });
   room.lastOrder = Math.max(room.lastOrder, order);
+  if (state.typing.get(room.id)?.delete(message.from)) renderTyping();
   if (recovered) {
     state.recoveredCount++;
     const count = state.recoveredCount;
@@ -523,6 +552,30 @@ $('say-form').addEventListener('submit', async (event) => {
     warn(`Not sent: ${describeError(error)}`);
   }
 });
+
+$('say-text').addEventListener('input', () => {
+  const now = Date.now();
+  if (!state.current || now - state.lastTypingSent < TYPING_EVERY_MS) return;
+  state.lastTypingSent = now;
+  state.client.tell('typing', { room: state.current }).catch(() => undefined);
+});
+
+function showTyping(room, name) {
+  const typing = state.typing.get(room) ?? new Map();
+  state.typing.set(room, typing);
+  typing.set(name, Date.now() + TYPING_SHOWN_MS);
+  renderTyping();
+  setTimeout(renderTyping, TYPING_SHOWN_MS + 50);
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const typing = state.typing.get(state.current) ?? new Map();
+  for (const [name, until] of typing) if (until <= now) typing.delete(name);
+  const names = [...typing.keys()].sort();
+  $('typing').textContent =
+    names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+}
 
 // ---- direct messages ----
 

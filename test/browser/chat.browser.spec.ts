@@ -213,6 +213,28 @@ describe('the chat sample in Chromium (one instance, embedded scaler)', () => {
     await expect.poll(() => ivy.notice(), { timeout: 10_000 }).toBe('');
   });
 
+  it('shows who is online in each room, join and leave lines, and who is typing', async () => {
+    const rita = await ChatPage.open(await person(), baseUrl, 'rita');
+    await rita.join('private', 'letmein');
+    await expect.poll(() => rita.page.textContent('#online')).toBe('Online: rita');
+    const sam = await ChatPage.open(await person(), baseUrl, 'sam');
+    // Sam is not in the private room: the list still counts who is.
+    await expect.poll(() => sam.roomButton('private').textContent(), { timeout: 10_000 }).toBe('Private1 online');
+    await sam.join('private', 'letmein');
+    await expect.poll(() => rita.page.textContent('#online')).toBe('Online: rita, sam');
+    await expect.poll(() => rita.lines()).toEqual(['sam joined Private']);
+    expect(await rita.roomButton('private').textContent()).toBe('Private2 online');
+    expect(await sam.page.textContent('#online')).toBe('Online: rita, sam');
+
+    await sam.page.getByLabel('Your message').pressSequentially('hel');
+    await expect.poll(() => rita.page.textContent('#typing')).toBe('sam is typing…');
+    await expect.poll(() => rita.page.textContent('#typing'), { timeout: 6_000 }).toBe('');
+
+    await sam.page.getByRole('button', { name: 'Leave Private' }).click();
+    await expect.poll(() => rita.lines()).toEqual(['sam joined Private', 'sam left Private']);
+    await expect.poll(() => rita.page.textContent('#online')).toBe('Online: rita');
+  });
+
   it('highlights exactly the messages recovered after a dropped connection', async () => {
     const jack = await ChatPage.open(await person(), baseUrl, 'jack');
     const kimContext = await person();
