@@ -79,6 +79,30 @@ describe('the chat sample scaled behind nginx, in Chromium', () => {
     if (env) await run('bash', ['scripts/scaled-sample.sh', 'stop'], { env });
   });
 
+  it('shows who is online across instances, with join and leave lines', async () => {
+    const uma = await ChatPage.open(await browser.newContext(), baseUrl, 'uma');
+    const instanceOf = async (page: ChatPage) => {
+      await eventually(async () => expect(await page.page.textContent('#instance')).toMatch(/^server i\d$/));
+      return page.page.textContent('#instance');
+    };
+    const umaInstance = await instanceOf(uma);
+    // Round robin: a second person lands on another instance within a few tries.
+    let vic: ChatPage | undefined;
+    for (let attempt = 0; attempt < 6 && !vic; attempt++) {
+      const candidate = await ChatPage.open(await browser.newContext(), baseUrl, 'vic');
+      if ((await instanceOf(candidate)) !== umaInstance) vic = candidate;
+      else await candidate.page.context().close();
+    }
+    expect(vic, 'a page on another instance than the first').toBeDefined();
+    await expect.poll(() => uma.page.textContent('#online')).toBe('Online: uma, vic');
+    await expect.poll(() => vic!.page.textContent('#online')).toBe('Online: uma, vic');
+    await expect.poll(() => uma.lines()).toContain('vic joined General chat');
+    await vic!.page.context().close();
+    await expect.poll(() => uma.lines(), { timeout: 10_000 }).toContain('vic left General chat');
+    await expect.poll(() => uma.page.textContent('#online')).toBe('Online: uma');
+    await uma.page.context().close();
+  }, 60_000);
+
   it('survives the death of an instance: pages reconnect elsewhere and end with every message, in order, once', async () => {
     const pages = await Promise.all(
       ['alice', 'bob'].map(async (name) => ChatPage.open(await browser.newContext(), baseUrl, name)),
