@@ -3,10 +3,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SssClient } from '../../lib/client/index.js';
 import { eventually, sleep } from '../e2e/support/clients.js';
 import { freePort } from '../support/free-port.js';
 import { ARTIFACTS, ChatPage, launchChromium } from './support/chat-page.js';
+import { startSender } from './support/sender.js';
 
 const run = promisify(execFile);
 
@@ -20,45 +20,6 @@ async function scaledEnvironment(): Promise<NodeJS.ProcessEnv> {
     INSTANCE_PORTS: `${a} ${b} ${c}`,
     REDIS_PORT: String(redis),
     MONGO_PORT: String(mongo),
-  };
-}
-
-/** A scripted participant that says numbered messages through the balancer, retrying what fails. */
-async function startSender(baseUrl: string) {
-  const response = await fetch(`${baseUrl}api/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'sender' }),
-  });
-  const cookie = response.headers.get('set-cookie')!.split(';')[0];
-  const client = new SssClient(`${baseUrl.replace('http', 'ws')}sss`, {
-    headers: { cookie },
-    reconnect: { initialDelay: 100, maxDelay: 500 },
-  });
-  await client.connect();
-  const room = await client.subscribe('rooms/sport');
-  let stopped = false;
-  let sent = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        await client.tell('say', { room: 'sport', text: `m${sent + 1}` });
-        sent++;
-      } catch {
-        // Dropped with its instance: say it again once reconnected.
-      }
-      await sleep(60);
-    }
-  })();
-  return {
-    async stop(): Promise<number> {
-      stopped = true;
-      await loop;
-      await sleep(300);
-      const lastSeq = room.position.seq;
-      await client.close();
-      return lastSeq;
-    },
   };
 }
 
