@@ -86,15 +86,19 @@ export class ChatGateway {
     this.assertJoined(socket, room);
     const channel = `rooms/${room}`;
     const head = await this.scaler.position(channel);
-    const history = await this.scaler.historySince(channel, {
-      epoch: head.epoch,
-      seq: Math.max(0, head.seq - HISTORY_LENGTH),
-    });
-    // Older messages aged out of retention: the page starts from what is live.
-    if (!history.recovered) return [];
-    return history.messages
-      .filter((message) => !message.placeholder)
-      .map(({ seq, topic, data }) => ({ seq, topic, data }));
+    // Retention may have dropped the oldest of them (by age): then fewer, newer ones.
+    for (const length of [HISTORY_LENGTH, HISTORY_LENGTH / 4, HISTORY_LENGTH / 20]) {
+      const history = await this.scaler.historySince(channel, {
+        epoch: head.epoch,
+        seq: Math.max(0, head.seq - length),
+      });
+      if (history.recovered) {
+        return history.messages
+          .filter((message) => !message.placeholder)
+          .map(({ seq, topic, data }) => ({ seq, topic, data }));
+      }
+    }
+    return [];
   }
 
   @OnTell('say')
