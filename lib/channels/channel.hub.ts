@@ -164,7 +164,9 @@ export class ChannelHub {
 
   /**
    * Sends a join or leave to the local subscribers of a presence-tracked channel that are caught up
-   * (a subscription still being answered reads presence() after its `subbed`, if it wants it).
+   * (a subscription still being answered reads presence() after its `subbed`, if it wants it). A
+   * subscriber never gets events about its own user: its own join may reach it before or after
+   * its `subbed` depending on the scaler, and its user cannot leave while it is there.
    */
   onPresence(event: PresenceEvent): void {
     const channel = this.channels.get(event.channel);
@@ -172,6 +174,7 @@ export class ChannelHub {
     let frame: SharedFrame | undefined;
     for (const subscription of channel.subscribers.values()) {
       if (!subscription.presence || subscription.backlog !== null) continue;
+      if (subscription.socket.userId === event.userId) continue;
       frame ??= new SharedFrame(serializePresence(event));
       subscription.socket.sendShared(frame);
     }

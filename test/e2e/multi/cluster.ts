@@ -6,14 +6,18 @@ import { ManagedProcess } from '../../support/managed-process.js';
 import { TcpBalancer } from '../../support/tcp-balancer.js';
 import { TestRedis } from '../../support/test-services.js';
 
-const BUILD_DIR = '.tmp/multi';
+// One build directory per test process: suites that run at once must not overwrite each other's build.
+const BUILD_DIR = `.tmp/multi/${process.pid}`;
 const INSTANCE_SCRIPT = `${BUILD_DIR}/test/e2e/multi/instance.main.js`;
 
 /** Compiles the instance fixture with tsc (decorator metadata included) so that plain `node` runs it. */
 export function buildInstanceFixture(): void {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.multi.json'], { stdio: 'inherit' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.multi.json', '--outDir', BUILD_DIR], { stdio: 'inherit' });
   if (!existsSync(INSTANCE_SCRIPT)) throw new Error(`${INSTANCE_SCRIPT} was not built`);
 }
+
+/** The instances' `presenceTimeout`: a killed instance's presence entries are gone within 4/3 of it. */
+export const PRESENCE_TIMEOUT_MS = 1_500;
 
 interface RunningInstance {
   name: string;
@@ -71,6 +75,7 @@ export class TestCluster {
       REDIS_URL: this.redis.url,
       MONGO_URL: this.mongoUrl,
       MAX_MESSAGES: String(this.maxMessages),
+      PRESENCE_TIMEOUT: String(PRESENCE_TIMEOUT_MS),
     });
     await process.waitForOutput(/READY/);
     const running = { name, port, process };

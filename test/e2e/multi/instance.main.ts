@@ -20,13 +20,24 @@ import { NestFactory } from '@nestjs/core';
 import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
 import { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
-import { Channel, OnAsk, SssExecutionContext, SssGateway, SssModule, SssPublisher } from '../../../lib/index.js';
+import {
+  Channel,
+  ConnectedSocket,
+  OnAsk,
+  Payload,
+  SssExecutionContext,
+  SssGateway,
+  SssModule,
+  SssPublisher,
+  type SssSocket,
+} from '../../../lib/index.js';
 import { MongoRedisScaler } from '../../../lib/mongo-redis.js';
 
 const instance = process.env.INSTANCE ?? 'instance';
 const redisUrl = process.env.REDIS_URL!;
 const mongoUrl = process.env.MONGO_URL!;
 const maxMessages = Number(process.env.MAX_MESSAGES ?? 1000);
+const presenceTimeout = Number(process.env.PRESENCE_TIMEOUT ?? 6_000);
 const FIXTURE_REDIS = Symbol('FIXTURE_REDIS');
 
 /** Room passwords live in Redis, so that a test can revoke one for every instance at once. */
@@ -39,6 +50,28 @@ class VipGuard implements CanActivate {
     if (!request) return false;
     const password = await this.redis.get(`fixture:vip:${request.params.id}`);
     return password !== null && (request.query as { password?: string } | undefined)?.password === password;
+  }
+}
+
+/**
+ * Cookies `user=<id>` and `session=<id>` name the user and the session; without them the socket is
+ * anonymous. Presence shows the user id in capitals as its name.
+ */
+@Injectable()
+class CookieGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const handshake = SssExecutionContext.create(context).getHandshake();
+    if (!handshake) return false;
+    const cookies = new Map(
+      (handshake.request.headers.cookie ?? '')
+        .split(';')
+        .map((pair) => pair.trim().split('=') as [string, string])
+        .filter(([name, value]) => name && value),
+    );
+    handshake.userId = cookies.get('user');
+    handshake.sessionId = cookies.get('session');
+    if (handshake.userId) handshake.presence = { name: handshake.userId.toUpperCase() };
+    return true;
   }
 }
 
@@ -55,6 +88,23 @@ class MultiGateway {
   @Channel('vip/:id')
   @UseGuards(VipGuard)
   vip(): void {}
+
+  @Channel('room/:id', { presence: true })
+  room(): void {}
+
+  @OnAsk('session.set')
+  async sessionSet(
+    @ConnectedSocket() socket: SssSocket,
+    @Payload() body: { key: string; value: unknown; ttlMs?: number },
+  ) {
+    await socket.session.set(body.key, body.value, { ttlMs: body.ttlMs });
+    return true;
+  }
+
+  @OnAsk('session.get')
+  async sessionGet(@ConnectedSocket() socket: SssSocket, @Payload() key: string) {
+    return { value: await socket.session.get(key) };
+  }
 }
 
 @Controller()
@@ -70,6 +120,11 @@ class PublishController {
       ),
     );
     return results.map((result) => result.seq);
+  }
+
+  @Post('presence')
+  presence(@Body() body: { channel: string }) {
+    return this.publisher.presence(body.channel);
   }
 
   @Post('publish')
@@ -93,7 +148,9 @@ class PublishController {
           mongo: connection,
           retention: { maxMessages },
           gapFillDelay: 50,
+          presenceTimeout,
         }),
+        sessionGuards: CookieGuard,
         heartbeatInterval: 2_000,
         limits: { maxSocketsPerAddress: 0, messagesPerSecond: 10_000 },
       }),
@@ -103,6 +160,7 @@ class PublishController {
   providers: [
     MultiGateway,
     VipGuard,
+    CookieGuard,
     { provide: FIXTURE_REDIS, useFactory: () => new Redis(redisUrl, { lazyConnect: false }) },
   ],
 })
