@@ -1,4 +1,4 @@
-import { IsBoolean, IsIn, IsInt, IsString, Length, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 
 export const ROOMS = ['general_chat', 'sport', 'fashion', 'private'] as const;
 
@@ -37,4 +37,16 @@ export class DirectMessageDto {
   @IsString()
   @Length(1, 500)
   text!: string;
+}
+
+/** The rooms a session had open, kept in the session's shared data so that a reload reopens them. */
+export class OpenRoomsDto {
+  @IsArray()
+  @ArrayMaxSize(ROOMS.length)
+  @IsIn(ROOMS, { each: true })
+  rooms!: string[];
+
+  @IsOptional()
+  @IsIn(ROOMS)
+  current?: string;
 }

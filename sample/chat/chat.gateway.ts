@@ -14,7 +14,7 @@ import {
   type Scaler,
   type SssSocket,
 } from '../../lib/index.js';
-import { DirectMessageDto, LikeDto, RoomDto, ROOMS, SayDto } from './chat.dto.js';
+import { DirectMessageDto, LikeDto, OpenRoomsDto, RoomDto, ROOMS, SayDto } from './chat.dto.js';
 import { RoomPasswordGuard } from './room-password.guard.js';
 
 /** How many of a room's latest events (messages and likes) a page gets when it joins. */
@@ -26,6 +26,9 @@ export interface RoomEvent {
   topic: string;
   data: unknown;
 }
+
+/** How long a session's open rooms are remembered after their last change. */
+const OPEN_ROOMS_TTL_MS = 7 * 24 * 3_600_000;
 
 /** How many people are in a room right now (the room list shows it for rooms not joined). */
 export interface RoomOccupancy {
@@ -56,6 +59,20 @@ export class ChatGateway {
   @OnAsk('instance')
   instance(): string | null {
     return process.env.INSTANCE_NAME ?? null;
+  }
+
+  /**
+   * The rooms this session had open (session data: shared by every instance, so a reload that lands
+   * on another one finds them too), or null.
+   */
+  @OnAsk('openRooms')
+  async openRooms(@ConnectedSocket() socket: SssSocket): Promise<OpenRoomsDto | null> {
+    return (await socket.session.get<OpenRoomsDto>('openRooms')) ?? null;
+  }
+
+  @OnTell('openRooms')
+  async rememberOpenRooms(@Payload() open: OpenRoomsDto, @ConnectedSocket() socket: SssSocket): Promise<void> {
+    await socket.session.set('openRooms', { rooms: open.rooms, current: open.current }, { ttlMs: OPEN_ROOMS_TTL_MS });
   }
 
   /** Who is in each room, counted across every instance (names only for those who joined it). */

@@ -180,6 +180,32 @@ async function start() {
   renderRooms();
   void refreshOccupancy();
   setInterval(() => void refreshOccupancy(), ROOMS_REFRESH_MS);
+  startClock(client);
+  await reopenRooms();
+}
+
+/** Reopens the rooms this session had open (a reload, another tab), else General chat. */
+async function reopenRooms() {
+  let open = null;
+  try {
+    open = await state.client.ask('openRooms');
+  } catch {
+    // Not remembered: start in General chat.
+  }
+  const rooms = open?.rooms?.length ? open.rooms : ['general_chat'];
+  for (const id of rooms) await join(id, undefined, { remember: false });
+  const current = open?.current && state.rooms.has(open.current) ? open.current : rooms[0];
+  if (state.rooms.has(current)) await join(current, undefined, { remember: false });
+}
+
+/** Keeps the open rooms in the session's data (the private room is left out: it needs its password). */
+function rememberOpenRooms() {
+  const rooms = [...state.rooms.keys()].filter((id) => id !== 'private');
+  const current = rooms.includes(state.current) ? state.current : undefined;
+  state.client.tell('openRooms', { rooms, current }).catch(() => undefined);
+}
+
+function startClock(client) {
   setInterval(async () => {
     try {
       $('server-time').textContent = new Date(await client.ask('serverTime')).toLocaleTimeString();
@@ -187,7 +213,6 @@ async function start() {
       // Shown again on the next tick once reconnected.
     }
   }, 1000);
-  await join('general_chat');
 }
 
 /** Behind a balancer, names the instance serving this page (hidden on a single server). */
@@ -256,7 +281,7 @@ function renderRooms() {
   );
 }
 
-async function join(id, password) {
+async function join(id, password, { remember = true } = {}) {
   if (!state.rooms.has(id)) {
     const needsPassword = ROOMS.find((room) => room.id === id)?.password;
     if (needsPassword && password === undefined) return askPassword(id);
@@ -288,6 +313,7 @@ async function join(id, password) {
   renderMessages({ scroll: 'bottom' });
   renderOnline();
   renderTyping();
+  if (remember) rememberOpenRooms();
 }
 
 function askPassword(id) {
@@ -361,6 +387,7 @@ async function leaveRoom(id) {
   }
   renderRooms();
   renderMessages();
+  rememberOpenRooms();
   try {
     await room?.subscription.unsubscribe();
     notify(`You left ${roomName(id)}.`);

@@ -183,13 +183,21 @@ describe('the chat sample in Chromium (one instance, embedded scaler)', () => {
     }
   });
 
-  it('keeps the sign-in across a reload (the cookie is there) and signs out', async () => {
+  it('keeps the sign-in and the open rooms across a reload (the cookie is there), and signs out', async () => {
     const context = await person();
     const hal = await ChatPage.open(context, baseUrl, 'hal');
+    await hal.join('sport');
+    await hal.join('fashion');
+    await hal.join('sport');
     await hal.page.reload();
     await hal.waitUntilSignedIn();
     expect(await hal.page.textContent('#who')).toBe('Signed in as hal');
     expect(await hal.page.locator('#login-view').isVisible()).toBe(false);
+    // The session's open rooms come back too (session data), with the one being read.
+    expect(
+      await hal.page.locator('#rooms li.joined').evaluateAll((items) => items.map((li) => li.dataset.room)),
+    ).toEqual(['general_chat', 'sport', 'fashion']);
+    expect(await hal.roomButton('sport').getAttribute('aria-current')).toBe('true');
 
     await hal.page.getByRole('button', { name: 'Sign out' }).click();
     await hal.page.getByLabel('Your name').waitFor();

@@ -31,7 +31,7 @@ export const ROOM_NAMES: Record<string, string> = {
 export class ChatPage {
   private constructor(readonly page: Page) {}
 
-  /** Opens the sample in a new tab and signs in (the page then joins General chat by itself). */
+  /** Opens the sample in a new tab and signs in (the page then opens General chat by itself). */
   static async open(context: BrowserContext, baseUrl: string, name: string): Promise<ChatPage> {
     const page = await context.newPage();
     await page.goto(baseUrl);
@@ -42,7 +42,7 @@ export class ChatPage {
     return chat;
   }
 
-  /** A tab of a context that is already signed in (the cookie is there). */
+  /** A tab of a context that is already signed in (the cookie is there): it reopens the session's rooms. */
   static async reopen(context: BrowserContext, baseUrl: string): Promise<ChatPage> {
     const page = await context.newPage();
     await page.goto(baseUrl);
@@ -54,7 +54,7 @@ export class ChatPage {
   async waitUntilSignedIn(): Promise<void> {
     await this.page.waitForSelector('#status[data-status="open"]');
     await this.page.waitForSelector('#chat:not([hidden])');
-    await this.page.waitForSelector('#rooms button[data-room="general_chat"][aria-current="true"]');
+    await this.page.waitForSelector('#rooms button.room[aria-current="true"]');
   }
 
   roomButton(room: string) {
