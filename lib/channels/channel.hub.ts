@@ -6,7 +6,7 @@ import {
   type SkipFrame,
   type SubscribedFrame,
 } from '../protocol/frames.js';
-import type { PresenceEvent, PresenceMember, Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
+import type { PresenceEvent, Scaler, ScalerMessage } from '../scaler/scaler.interface.js';
 import { LifecycleDispatcher } from '../lifecycle/lifecycle.dispatcher.js';
 import { SharedFrame } from '../server/frame.encoder.js';
 import type { SssSocket } from '../server/sss-socket.js';
@@ -180,9 +180,11 @@ export class ChannelHub {
     }
   }
 
-  /** The members of a presence-tracked channel, for a subscriber of it. */
-  members(subscription: ChannelSubscription): Promise<PresenceMember[]> {
-    return this.scaler.presence.members(subscription.channel);
+  /** The members of a presence-tracked channel as JSON, for a subscriber of it. */
+  async membersJson(subscription: ChannelSubscription): Promise<string> {
+    const { presence } = this.scaler;
+    if (presence.membersJson) return presence.membersJson(subscription.channel);
+    return JSON.stringify(await presence.members(subscription.channel));
   }
 
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {

@@ -211,8 +211,8 @@ export class FrameRouter {
       return this.fail(socket, id, ErrorCode.NotSubscribed, SssMessages.notSubscribed(channel));
     }
     if (!subscription.presence) return this.fail(socket, id, ErrorCode.PresenceOff, SssMessages.presenceOff(channel));
-    this.hub.members(subscription).then(
-      (members) => socket.send({ t: 'res', id, data: members }),
+    this.hub.membersJson(subscription).then(
+      (members) => socket.sendRaw(`{"t":"res","id":${id},"data":${members}}`),
       (error: unknown) => socket.send(toErrorFrame(id, error, this.logger)),
     );
   }

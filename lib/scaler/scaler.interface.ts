@@ -61,6 +61,11 @@ export interface ScalerPresence {
   leave(channel: string, connectionId: string): Promise<void>;
   /** Every member of the channel, across every live instance. */
   members(channel: string): Promise<PresenceMember[]>;
+  /**
+   * Optional: `members` as the JSON of the array, for a scaler that has it as such (the Redis ones
+   * build it in Redis); answers to clients then skip a parse and a stringify.
+   */
+  membersJson?(channel: string): Promise<string>;
 }
 
 /**

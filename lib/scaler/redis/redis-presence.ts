@@ -3,9 +3,9 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { PresenceConnection, PresenceEvent, PresenceMember, ScalerPresence } from '../scaler.interface.js';
 
-// Removes one connection (KEYS[1] entries, KEYS[2] user counts); ARGV[2] is the pub/sub channel.
-// An entry is `{"u":<userId>,"i":<info>}`; its event is the same JSON with the kind in front, so
-// that the info is never decoded and encoded again.
+// Removes one connection (KEYS[1] entries, KEYS[2] user counts, KEYS[4] user infos); ARGV[2] is
+// the pub/sub channel. An entry is `{"u":<userId>,"i":<info>}`; its event is the same JSON with the
+// kind in front, so that the info is never decoded and encoded again.
 const LEAVE_FUNCTION = `
 local function leave(id)
   local entry = redis.call('HGET', KEYS[1], id)
@@ -14,20 +14,36 @@ local function leave(id)
   local user = cjson.decode(entry).u
   if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
     redis.call('HDEL', KEYS[2], user)
+    redis.call('HDEL', KEYS[4], user)
     redis.call('PUBLISH', ARGV[2], '{"k":"leave",' .. string.sub(entry, 2))
   end
 end
 `;
 
-// KEYS: entries, user counts, the instance's connections on the channel.
-// ARGV: connection id, pub/sub channel, user id, entry.
+// KEYS: entries, user counts, the instance's connections on the channel, user infos.
+// ARGV: connection id, pub/sub channel, user id, entry, info JSON ('' for none).
 const JOIN_SCRIPT = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4]) == 0 then return 0 end
 redis.call('SADD', KEYS[3], ARGV[1])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[5]) end
 if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then
   redis.call('PUBLISH', ARGV[2], '{"k":"join",' .. string.sub(ARGV[4], 2))
 end
 return 1
+`;
+
+// KEYS: user counts, user infos. The members as the JSON of a PresenceMember[], built here so that
+// a channel of 10,000 users crosses to Node as one string, parsed once (or passed on as is).
+const MEMBERS_SCRIPT = `
+local counts = redis.call('HGETALL', KEYS[1])
+local parts = {}
+for i = 1, #counts, 2 do
+  local part = '{"userId":' .. cjson.encode(counts[i]) .. ',"connections":' .. counts[i + 1]
+  local info = redis.call('HGET', KEYS[2], counts[i])
+  if info then part = part .. ',"info":' .. info end
+  parts[#parts + 1] = part .. '}'
+end
+return '[' .. table.concat(parts, ',') .. ']'
 `;
 
 // Same KEYS; ARGV: connection id, pub/sub channel. Returns what the instance has left there.
@@ -60,9 +76,10 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)
 `;
 
 interface PresenceCommands {
-  sssPresenceJoin(entries: string, users: string, own: string, ...args: string[]): Promise<number>;
-  sssPresenceLeave(entries: string, users: string, own: string, id: string, pubsub: string): Promise<number>;
-  sssPresenceSweep(entries: string, users: string, own: string, unused: string, pubsub: string): Promise<number>;
+  sssPresenceJoin(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
+  sssPresenceLeave(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
+  sssPresenceSweep(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
+  sssPresenceMembers(users: string, infos: string): Promise<string>;
   sssHeartbeat(registry: string, instanceId: string): Promise<number>;
   sssDeadInstances(registry: string, timeoutMs: number): Promise<string[]>;
 }
@@ -94,8 +111,9 @@ export function decodePresencePayload(channel: string, payload: string): Presenc
 }
 
 /**
- * Presence in Redis, shared by the Redis-based scalers. Per channel, a hash of connection entries
- * and a hash of per-user counts, changed only by Lua scripts, so that a user's 0→1 and 1→0
+ * Presence in Redis, shared by the Redis-based scalers. Per channel, a hash of connection entries,
+ * a hash of per-user counts and one of per-user infos (the latest join's), changed only by Lua
+ * scripts, so that a user's 0→1 and 1→0
  * transitions are exact however many instances join and leave at once; the script that makes a
  * transition publishes the join or leave event on the channel's Redis channel, where every
  * instance with subscribers of the channel hears it. Every key of a channel carries the channel as
@@ -124,9 +142,10 @@ export class RedisPresence implements ScalerPresence {
     private readonly timeoutMs: number,
     private readonly redisChannelOf: (channel: string) => string,
   ) {
-    redis.defineCommand('sssPresenceJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
-    redis.defineCommand('sssPresenceLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
-    redis.defineCommand('sssPresenceSweep', { numberOfKeys: 3, lua: SWEEP_SCRIPT });
+    redis.defineCommand('sssPresenceJoin', { numberOfKeys: 4, lua: JOIN_SCRIPT });
+    redis.defineCommand('sssPresenceLeave', { numberOfKeys: 4, lua: LEAVE_SCRIPT });
+    redis.defineCommand('sssPresenceSweep', { numberOfKeys: 4, lua: SWEEP_SCRIPT });
+    redis.defineCommand('sssPresenceMembers', { numberOfKeys: 2, lua: MEMBERS_SCRIPT });
     redis.defineCommand('sssHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_SCRIPT });
     redis.defineCommand('sssDeadInstances', { numberOfKeys: 1, lua: DEAD_INSTANCES_SCRIPT });
     this.redis = redis as Redis & PresenceCommands;
@@ -159,6 +178,7 @@ export class RedisPresence implements ScalerPresence {
       this.entriesKey(channel),
       this.usersKey(channel),
       this.ownKey(channel, instanceId),
+      this.infosKey(channel),
       connectionId,
       this.redisChannelOf(channel),
     );
@@ -169,18 +189,12 @@ export class RedisPresence implements ScalerPresence {
   }
 
   async members(channel: string): Promise<PresenceMember[]> {
-    const entries = await this.redis.hgetall(this.entriesKey(channel));
-    const members = new Map<string, PresenceMember>();
-    for (const entry of Object.values(entries)) {
-      const { u: userId, i: info } = JSON.parse(entry) as { u: string; i?: Record<string, unknown> };
-      const member = members.get(userId);
-      if (member) {
-        member.connections++;
-        continue;
-      }
-      members.set(userId, info === undefined ? { userId, connections: 1 } : { userId, connections: 1, info });
-    }
-    return [...members.values()];
+    return JSON.parse(await this.membersJson(channel)) as PresenceMember[];
+  }
+
+  /** The members as the JSON of a `PresenceMember[]`, as Redis built it. */
+  membersJson(channel: string): Promise<string> {
+    return this.redis.sssPresenceMembers(this.usersKey(channel), this.infosKey(channel));
   }
 
   /** Removes this instance's entries (with leave events) and stops. */
@@ -196,9 +210,8 @@ export class RedisPresence implements ScalerPresence {
 
   private async writeJoin(channel: string, connection: PresenceConnection): Promise<void> {
     const instanceId = this.instanceId;
-    const entry = JSON.stringify(
-      connection.info === undefined ? { u: connection.userId } : { u: connection.userId, i: connection.info },
-    );
+    const info = connection.info === undefined ? '' : JSON.stringify(connection.info);
+    const entry = `{"u":${JSON.stringify(connection.userId)}${info === '' ? '' : `,"i":${info}`}}`;
     // The channel is recorded first (a sweep must find every channel that may hold our entries), and
     // both are issued at once: a leave issued after this join reaches Redis after it.
     const recorded = this.redis.sadd(this.channelsKey(instanceId), channel);
@@ -206,10 +219,12 @@ export class RedisPresence implements ScalerPresence {
       this.entriesKey(channel),
       this.usersKey(channel),
       this.ownKey(channel, instanceId),
+      this.infosKey(channel),
       connection.connectionId,
       this.redisChannelOf(channel),
       connection.userId,
       entry,
+      info,
     );
     await Promise.all([recorded, joined]);
   }
@@ -258,6 +273,7 @@ export class RedisPresence implements ScalerPresence {
         this.entriesKey(channel),
         this.usersKey(channel),
         this.ownKey(channel, instanceId),
+        this.infosKey(channel),
         '',
         this.redisChannelOf(channel),
       );
@@ -280,6 +296,10 @@ export class RedisPresence implements ScalerPresence {
 
   private usersKey(channel: string): string {
     return `${this.prefix}:pr:{${channel}}:users`;
+  }
+
+  private infosKey(channel: string): string {
+    return `${this.prefix}:pr:{${channel}}:infos`;
   }
 
   private ownKey(channel: string, instanceId: string): string {

@@ -38,6 +38,7 @@ export class RedisSharedState {
       leave: async (channel: string, connectionId: string): Promise<void> =>
         this.requirePresence().leave(channel, connectionId),
       members: async (channel: string): Promise<PresenceMember[]> => this.requirePresence().members(channel),
+      membersJson: async (channel: string): Promise<string> => this.requirePresence().membersJson(channel),
     };
     this.sessions = {
       get: async (sessionId: string, key: string): Promise<unknown> => this.requireSessions().get(sessionId, key),
