@@ -107,4 +107,14 @@ export const SssMessages = {
     'MongoRedisScaler({ history: false }) is now RedisScaler({ redis }) from the same entry point: it orders and fans out without storing.',
   epochChanged: 'The channel history was lost; subscribe again and reload.',
   channelBooted: 'Channel closed by the server.',
+  clusterScalerOutsideCluster:
+    'ClusterScaler runs in a worker started by SssCluster.run(bootstrap) (the primary is its broker); this process is not one. Start the app with SssCluster.run, or use another scaler.',
+  clusterScalerTimeout: (got: string) =>
+    `ClusterScaler: requestTimeout must be a positive integer (ms) of at most 2147483647; got ${got}.`,
+  clusterPrimaryUnreachable: 'The cluster primary (which orders and stores messages) cannot be reached.',
+  clusterPrimaryTimeout: (ms: number) => `The cluster primary did not answer within ${ms} ms.`,
+  clusterInForeignWorker:
+    'SssCluster.run was called in a cluster worker it did not fork (a process manager in cluster mode, such as pm2 -i?). SssCluster.run forks the workers itself: start the app as one plain process.',
+  invalidClusterOption: (option: string, expected: string, got: string) =>
+    `SssCluster: ${option} must be ${expected}; got ${got}.`,
 } as const;

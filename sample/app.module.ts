@@ -2,6 +2,7 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { ClusterScaler, SssCluster } from '../lib/cluster.js';
 import { SssModule } from '../lib/index.js';
 import { MongoRedisScaler } from '../lib/mongo-redis.js';
 import { AnnouncementsController } from './chat/announcements.controller.js';
@@ -12,11 +13,15 @@ import { RoomPasswordGuard } from './chat/room-password.guard.js';
 import { SessionController } from './chat/session.controller.js';
 
 /**
- * The sample's socket setup: the embedded scaler by default (one instance, no services), or the
+ * The sample's socket setup: the embedded scaler by default (one instance, no services), the
+ * cluster scaler in a worker of `npm run sample:cluster` (every core, no services), or the
  * Mongo + Redis scaler when REDIS_URL and MONGO_URL are set (many instances behind a balancer).
  */
 function socketsModules(): DynamicModule[] {
   const { REDIS_URL, MONGO_URL } = process.env;
+  if (SssCluster.isWorker) {
+    return [SssModule.forRoot({ path: '/sss', sessionGuards: NameSessionGuard, scaler: new ClusterScaler() })];
+  }
   if (!REDIS_URL || !MONGO_URL) {
     return [SssModule.forRoot({ path: '/sss', sessionGuards: NameSessionGuard })];
   }

@@ -4,10 +4,10 @@ import { CloseCode, SssPublisher } from '../../lib/index.js';
 import { EventLog } from './fixtures/event-log.service.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { RawSocket } from './support/raw-socket.js';
-import { memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
+import { clusterVariant, memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
-describe.each([memoryVariant, mongoRedisVariant(), redisOnlyVariant()])(
+describe.each([memoryVariant, mongoRedisVariant(), redisOnlyVariant(), clusterVariant()])(
   'channels, user and session delivery, boot on the $name',
   (variant) => {
     let started: StartedApp;

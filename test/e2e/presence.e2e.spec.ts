@@ -3,7 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SssPresenceChange, SssSubscription } from '../../lib/client/index.js';
 import { MAX_SESSION_KEYS, SssPublisher, type PresenceMember, type Scaler } from '../../lib/index.js';
+import { ClusterScaler } from '../../lib/cluster.js';
 import { MongoRedisScaler, RedisScaler } from '../../lib/mongo-redis.js';
+import { ClusterBroker } from '../../lib/scaler/cluster/cluster.broker.js';
 import { TestRedis } from '../support/test-services.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { RawSocket } from './support/raw-socket.js';
@@ -44,11 +46,29 @@ const variants: PresenceVariant[] = [
     teardown: async () => undefined,
   },
   redisBacked('Redis-only scaler, two instances', (redis) => new RedisScaler({ redis, presenceTimeout: 1_500 })),
+  clusterPresenceVariant(),
   redisBacked(
     'Mongo + Redis scaler, two instances',
     (redis) => new MongoRedisScaler({ redis, mongo: `${inject('mongoBaseUrl')}/${database}`, presenceTimeout: 1_500 }),
   ),
 ];
+
+/** Two app instances on the cluster scaler, their broker (the primary's part) in this process. */
+function clusterPresenceVariant(): PresenceVariant {
+  let broker: ClusterBroker | undefined;
+  return {
+    name: 'cluster scaler, two workers (in-process broker)',
+    instances: 2,
+    setup: async () => {
+      broker = new ClusterBroker({ maxMessages: 1_000, maxAgeMs: 86_400_000 });
+      await broker.start();
+    },
+    create: () => new ClusterScaler({ link: broker!.loopback() }),
+    teardown: async () => {
+      await broker?.close();
+    },
+  };
+}
 
 const byUser = (members: PresenceMember[]) => [...members].sort((a, b) => a.userId.localeCompare(b.userId));
 const cookie = (token: string) => ({ headers: { cookie: `token=${token}` } });

@@ -5,7 +5,7 @@ import { RoomPasswordGuard } from './fixtures/fixture.enhancers.js';
 import { SessionStore } from './fixtures/session.guard.js';
 import { ClientPool, eventually, sleep } from './support/clients.js';
 import { dropConnection } from './support/drop.js';
-import { memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
+import { clusterVariant, memoryVariant, mongoRedisVariant, redisOnlyVariant } from './support/scaler-variants.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 
 function record(subscription: SssSubscription, topic: string): number[] {
@@ -16,102 +16,105 @@ function record(subscription: SssSubscription, topic: string): number[] {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe.each([memoryVariant, mongoRedisVariant()])('recovery after a reconnect on the $name', (variant) => {
-  let started: StartedApp;
-  let publisher: SssPublisher;
-  const pool = new ClientPool(() => started.url);
+describe.each([memoryVariant, mongoRedisVariant(), clusterVariant()])(
+  'recovery after a reconnect on the $name',
+  (variant) => {
+    let started: StartedApp;
+    let publisher: SssPublisher;
+    const pool = new ClientPool(() => started.url);
 
-  beforeAll(async () => {
-    await variant.setup();
-    const retention = { maxMessages: 200 };
-    const scaler = variant.create(retention);
-    // The module-level retention is the embedded scaler's; another scaler takes its own.
-    started = await startFixtureApp(scaler ? { scaler } : { retention });
-    publisher = started.app.get(SssPublisher);
-  });
-
-  afterEach(() => pool.closeAll());
-
-  afterAll(async () => {
-    await started.app.close();
-    await variant.teardown();
-  });
-
-  it('delivers every missed message in order, exactly once, before newer live ones', async () => {
-    const client = await pool.connect({ reconnect: { initialDelay: 300, maxDelay: 300 } });
-    const news = await client.subscribe('room/recover');
-    const seqs = record(news, 'tick');
-    const reconnects: SssReconnectEvent[] = [];
-    client.on('reconnect', (event) => reconnects.push(event));
-    for (let i = 0; i < 10; i++) await publisher.publish('room/recover', 'tick', i);
-    await eventually(() => expect(seqs).toHaveLength(10));
-
-    dropConnection(started.app, client.socketId);
-    // Published while the client is away (it waits 300 ms before reconnecting)...
-    for (let i = 10; i < 40; i++) await publisher.publish('room/recover', 'tick', i);
-    // ...and while it comes back: some of these race the re-subscription.
-    let live = 40;
-    const timer = setInterval(() => void publisher.publish('room/recover', 'tick', live++), 5);
-    await eventually(() => expect(reconnects).toHaveLength(1));
-    await sleep(100);
-    clearInterval(timer);
-    await sleep(50);
-    expect(reconnects[0]).toEqual({ recovered: true, subscriptions: [{ channel: 'room/recover', recovered: true }] });
-    expect(seqs).toEqual(range(1, live));
-  });
-
-  it('says recovered: false with out_of_retention when too much was missed', async () => {
-    const client = await pool.connect({ reconnect: { initialDelay: 500, maxDelay: 500 } });
-    const room = await client.subscribe('room/far-behind');
-    const seqs = record(room, 'tick');
-    const resubscribed: unknown[] = [];
-    room.onEvent('resubscribed', (event) => resubscribed.push(event));
-    await publisher.publish('room/far-behind', 'tick', 0);
-    await eventually(() => expect(seqs).toEqual([1]));
-    dropConnection(started.app, client.socketId);
-    await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish('room/far-behind', 'tick', i)));
-    await eventually(() => expect(resubscribed).toEqual([{ recovered: false, reason: 'out_of_retention' }]));
-    await publisher.publish('room/far-behind', 'tick', 'next');
-    await eventually(() => expect(seqs).toEqual([1, 252]));
-    expect(room.position.seq).toBe(252);
-  });
-
-  it('re-runs the subscription guard on re-subscription: a revoked one is refused', async () => {
-    const guard = started.app.get(RoomPasswordGuard);
-    const passwords = (guard as unknown as { passwords: Map<string, string> }).passwords;
-    passwords.set('vip', 'first');
-    const client = await pool.connect({ reconnect: { initialDelay: 100, maxDelay: 100 } });
-    const vip = await client.subscribe('room/vip', { password: 'first' });
-    const closed: Array<{ reason: string; code?: string }> = [];
-    vip.onEvent('closed', ({ reason, error }) => closed.push({ reason, code: error?.code }));
-    const reconnects: SssReconnectEvent[] = [];
-    client.on('reconnect', (event) => reconnects.push(event));
-    passwords.set('vip', 'changed');
-    dropConnection(started.app, client.socketId);
-    await eventually(() => expect(reconnects).toHaveLength(1));
-    expect(reconnects[0].recovered).toBe(false);
-    expect(reconnects[0].subscriptions[0]).toMatchObject({ channel: 'room/vip', recovered: false });
-    expect(closed).toEqual([{ reason: expect.any(String), code: 'FORBIDDEN' }]);
-    expect(await client.ask('subscriptions', 'room/vip')).toMatchObject({ isSubscribed: false });
-  });
-
-  it('re-runs the session guard at every upgrade: a revoked session cannot come back', async () => {
-    const store = started.app.get(SessionStore);
-    const sessions = (store as unknown as { sessions: Map<string, unknown> }).sessions;
-    sessions.set('token-temp', { userId: 'temp', name: 'Temp' });
-    const client = await pool.connect({
-      headers: { cookie: 'token=token-temp' },
-      reconnect: { initialDelay: 50, maxDelay: 50 },
+    beforeAll(async () => {
+      await variant.setup();
+      const retention = { maxMessages: 200 };
+      const scaler = variant.create(retention);
+      // The module-level retention is the embedded scaler's; another scaler takes its own.
+      started = await startFixtureApp(scaler ? { scaler } : { retention });
+      publisher = started.app.get(SssPublisher);
     });
-    const errors: string[] = [];
-    client.on('error', (error) => errors.push(error.code));
-    sessions.delete('token-temp');
-    dropConnection(started.app, client.socketId);
-    await sleep(400);
-    expect(client.status).toBe('reconnecting');
-    expect(errors).toContain('HANDSHAKE_REJECTED');
-  });
-});
+
+    afterEach(() => pool.closeAll());
+
+    afterAll(async () => {
+      await started.app.close();
+      await variant.teardown();
+    });
+
+    it('delivers every missed message in order, exactly once, before newer live ones', async () => {
+      const client = await pool.connect({ reconnect: { initialDelay: 300, maxDelay: 300 } });
+      const news = await client.subscribe('room/recover');
+      const seqs = record(news, 'tick');
+      const reconnects: SssReconnectEvent[] = [];
+      client.on('reconnect', (event) => reconnects.push(event));
+      for (let i = 0; i < 10; i++) await publisher.publish('room/recover', 'tick', i);
+      await eventually(() => expect(seqs).toHaveLength(10));
+
+      dropConnection(started.app, client.socketId);
+      // Published while the client is away (it waits 300 ms before reconnecting)...
+      for (let i = 10; i < 40; i++) await publisher.publish('room/recover', 'tick', i);
+      // ...and while it comes back: some of these race the re-subscription.
+      let live = 40;
+      const timer = setInterval(() => void publisher.publish('room/recover', 'tick', live++), 5);
+      await eventually(() => expect(reconnects).toHaveLength(1));
+      await sleep(100);
+      clearInterval(timer);
+      await sleep(50);
+      expect(reconnects[0]).toEqual({ recovered: true, subscriptions: [{ channel: 'room/recover', recovered: true }] });
+      expect(seqs).toEqual(range(1, live));
+    });
+
+    it('says recovered: false with out_of_retention when too much was missed', async () => {
+      const client = await pool.connect({ reconnect: { initialDelay: 500, maxDelay: 500 } });
+      const room = await client.subscribe('room/far-behind');
+      const seqs = record(room, 'tick');
+      const resubscribed: unknown[] = [];
+      room.onEvent('resubscribed', (event) => resubscribed.push(event));
+      await publisher.publish('room/far-behind', 'tick', 0);
+      await eventually(() => expect(seqs).toEqual([1]));
+      dropConnection(started.app, client.socketId);
+      await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish('room/far-behind', 'tick', i)));
+      await eventually(() => expect(resubscribed).toEqual([{ recovered: false, reason: 'out_of_retention' }]));
+      await publisher.publish('room/far-behind', 'tick', 'next');
+      await eventually(() => expect(seqs).toEqual([1, 252]));
+      expect(room.position.seq).toBe(252);
+    });
+
+    it('re-runs the subscription guard on re-subscription: a revoked one is refused', async () => {
+      const guard = started.app.get(RoomPasswordGuard);
+      const passwords = (guard as unknown as { passwords: Map<string, string> }).passwords;
+      passwords.set('vip', 'first');
+      const client = await pool.connect({ reconnect: { initialDelay: 100, maxDelay: 100 } });
+      const vip = await client.subscribe('room/vip', { password: 'first' });
+      const closed: Array<{ reason: string; code?: string }> = [];
+      vip.onEvent('closed', ({ reason, error }) => closed.push({ reason, code: error?.code }));
+      const reconnects: SssReconnectEvent[] = [];
+      client.on('reconnect', (event) => reconnects.push(event));
+      passwords.set('vip', 'changed');
+      dropConnection(started.app, client.socketId);
+      await eventually(() => expect(reconnects).toHaveLength(1));
+      expect(reconnects[0].recovered).toBe(false);
+      expect(reconnects[0].subscriptions[0]).toMatchObject({ channel: 'room/vip', recovered: false });
+      expect(closed).toEqual([{ reason: expect.any(String), code: 'FORBIDDEN' }]);
+      expect(await client.ask('subscriptions', 'room/vip')).toMatchObject({ isSubscribed: false });
+    });
+
+    it('re-runs the session guard at every upgrade: a revoked session cannot come back', async () => {
+      const store = started.app.get(SessionStore);
+      const sessions = (store as unknown as { sessions: Map<string, unknown> }).sessions;
+      sessions.set('token-temp', { userId: 'temp', name: 'Temp' });
+      const client = await pool.connect({
+        headers: { cookie: 'token=token-temp' },
+        reconnect: { initialDelay: 50, maxDelay: 50 },
+      });
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.code));
+      sessions.delete('token-temp');
+      dropConnection(started.app, client.socketId);
+      await sleep(400);
+      expect(client.status).toBe('reconnecting');
+      expect(errors).toContain('HANDSHAKE_REJECTED');
+    });
+  },
+);
 
 describe('a restarted in-memory scaler', () => {
   it('reports epoch_changed instead of a wrong history', async () => {

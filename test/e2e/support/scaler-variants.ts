@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Scaler, SssRetention } from '../../../lib/index.js';
+import { ClusterScaler } from '../../../lib/cluster.js';
 import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
+import { ClusterBroker } from '../../../lib/scaler/cluster/cluster.broker.js';
 import { TestRedis } from '../../support/test-services.js';
 
 /** The scaler an e2e suite runs on: the same tests run on the embedded default and on Mongo + Redis. */
@@ -55,6 +57,32 @@ export function mongoRedisVariant(): ScalerVariant {
     },
     async teardown() {
       await redis?.stop();
+    },
+  };
+}
+
+/**
+ * The cluster scaler with its broker in this process, over a loopback link that copies every
+ * message through JSON in a later turn, as the cluster's IPC does. The real multi-process cluster
+ * (`SssCluster.run`) has its own suite (test/e2e/cluster).
+ */
+export function clusterVariant(): ScalerVariant {
+  let broker: ClusterBroker | undefined;
+  return {
+    name: 'cluster scaler (in-process broker)',
+    setup: async () => undefined,
+    create(retention) {
+      if (!broker) {
+        broker = new ClusterBroker({
+          maxMessages: retention?.maxMessages ?? 1_000,
+          maxAgeMs: retention?.maxAgeMs ?? 86_400_000,
+        });
+        void broker.start();
+      }
+      return new ClusterScaler({ link: broker.loopback() });
+    },
+    async teardown() {
+      await broker?.close();
     },
   };
 }
