@@ -341,6 +341,8 @@ function listen(room) {
   subscription.on('message', (message, meta) => addMessage(room, meta.seq, message));
   subscription.on('like', (like, meta) => applyLike(room, meta.seq, like));
   subscription.onEvent('resubscribed', ({ recovered, reason }) => {
+    // Presence events are not recovered: read who is there now.
+    void loadMembers(room);
     if (recovered) {
       room.recovered = { from: room.seqAtDrop, to: subscription.data?.head?.seq ?? room.seqAtDrop };
       return;
@@ -349,7 +351,6 @@ function listen(room) {
     room.epochIndex++;
     room.recovered = null;
     warn(lostHistoryText(room.id, reason));
-    void loadMembers(room);
   });
   subscription.onEvent('closed', ({ reason }) => {
     if (reason === 'unsubscribed' || reason === 'client_closed') return;
