@@ -18,6 +18,8 @@ export class ChannelSubscription {
   backlog: BacklogEntry[] | null = [];
   /** Whether the socket was entered into the channel's presence (it is left on detach). */
   inPresence = false;
+  /** When the `subbed` was sent (`performance.now()`), after its presence join. */
+  answeredAt = 0;
 
   constructor(
     readonly socket: SssSocket,

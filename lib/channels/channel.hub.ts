@@ -36,6 +36,8 @@ interface LocalChannel {
 export class ChannelHub {
   private readonly logger = new Logger('SssChannelHub');
   private readonly channels = new Map<string, LocalChannel>();
+  /** Presence reads in flight, by channel, with when they started (`performance.now()`). */
+  private readonly memberReads = new Map<string, { startedAt: number; result: Promise<string> }>();
 
   constructor(
     @Inject(SSS_SCALER) private readonly scaler: Scaler,
@@ -102,6 +104,7 @@ export class ChannelHub {
       return;
     }
     socket.send(reply);
+    subscription.answeredAt = performance.now();
     subscription.epoch = reply.epoch;
     subscription.lastSeq = reply.seq;
     for (const message of missed) {
@@ -180,11 +183,27 @@ export class ChannelHub {
     }
   }
 
-  /** The members of a presence-tracked channel as JSON, for a subscriber of it. */
-  async membersJson(subscription: ChannelSubscription): Promise<string> {
+  /**
+   * The members of a presence-tracked channel as JSON, for a subscriber of it. Subscribers asking
+   * while a read of the channel is in flight share it (a crowd asking at once costs one read), if
+   * the read started after their own join: each still sees itself.
+   */
+  membersJson(subscription: ChannelSubscription): Promise<string> {
+    const { channel } = subscription;
+    const shared = this.memberReads.get(channel);
+    if (shared && shared.startedAt >= subscription.answeredAt) return shared.result;
     const { presence } = this.scaler;
-    if (presence.membersJson) return presence.membersJson(subscription.channel);
-    return JSON.stringify(await presence.members(subscription.channel));
+    const read = {
+      startedAt: performance.now(),
+      result: (presence.membersJson
+        ? presence.membersJson(channel)
+        : presence.members(channel).then((members) => JSON.stringify(members))
+      ).finally(() => {
+        if (this.memberReads.get(channel) === read) this.memberReads.delete(channel);
+      }),
+    };
+    this.memberReads.set(channel, read);
+    return read.result;
   }
 
   private deliver(subscription: ChannelSubscription, message: ScalerMessage, frame: SharedFrame): void {

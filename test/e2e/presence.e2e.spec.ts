@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { SssPresenceChange, SssSubscription } from '../../lib/client/index.js';
@@ -19,6 +20,8 @@ interface PresenceVariant {
   setup(): Promise<void>;
   create(): Scaler | undefined;
   teardown(): Promise<void>;
+  /** The Redis the instances share, if any. */
+  redisUrl?(): string;
 }
 
 function redisBacked(name: string, build: (redisUrl: string) => Scaler): PresenceVariant {
@@ -33,6 +36,7 @@ function redisBacked(name: string, build: (redisUrl: string) => Scaler): Presenc
     teardown: async () => {
       await redis?.stop();
     },
+    redisUrl: () => redis!.url,
   };
 }
 
@@ -193,6 +197,26 @@ describe.each(variants)('presence and session data on the $name', (variant) => {
       }
     } finally {
       raw.close();
+    }
+  });
+
+  it('shares one presence read between the subscribers of an instance that ask at once', async () => {
+    const clients = await Promise.all(Array.from({ length: 20 }, () => pool.connect({}, url(0))));
+    const subscriptions = await Promise.all(clients.map((client) => client.subscribe('lobby/crowd')));
+    await (await pool.connect(cookie('token-bob'), url(1))).subscribe('lobby/crowd');
+    const redisUrl = variant.redisUrl?.();
+    const admin = redisUrl === undefined ? undefined : new Redis(redisUrl);
+    try {
+      await admin?.config('RESETSTAT');
+      const answers = await Promise.all(subscriptions.map((subscription) => subscription.presence()));
+      for (const answer of answers) expect(answer).toEqual([{ userId: 'bob', connections: 1, info: { name: 'Bob' } }]);
+      if (admin) {
+        const reads = Number(/cmdstat_hvals:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+        expect(reads).toBeGreaterThan(0);
+        expect(reads).toBeLessThan(10);
+      }
+    } finally {
+      admin?.disconnect();
     }
   });
 

@@ -4,6 +4,14 @@ import { HandlerRegistry } from '../../lib/router/handler.registry.js';
 const source = (name: string) => ({ name, handler: async () => name });
 
 describe('HandlerRegistry', () => {
+  it("keeps each pattern's presence option (off unless declared)", () => {
+    const registry = new HandlerRegistry();
+    registry.addChannel('room/:id', source('Gateway.room'), { presence: true });
+    registry.addChannel('news', source('Gateway.news'));
+    expect(registry.matchChannel('room/1')?.route.presence).toBe(true);
+    expect(registry.matchChannel('news')?.route.presence).toBe(false);
+  });
+
   it('matches exact channels first, then patterns in declaration order', () => {
     const registry = new HandlerRegistry();
     registry.addChannel('room/:id', source('Gateway.room'));

@@ -3,58 +3,54 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { PresenceConnection, PresenceEvent, PresenceMember, ScalerPresence } from '../scaler.interface.js';
 
-// Removes one connection (KEYS[1] entries, KEYS[2] user counts, KEYS[4] user infos); ARGV[2] is
-// the pub/sub channel. An entry is `{"u":<userId>,"i":<info>}`; its event is the same JSON with the
-// kind in front, so that the info is never decoded and encoded again.
-const LEAVE_FUNCTION = `
+// Presence scripts share KEYS: [1] connection entries, [2] user counts, [3] the instance's
+// connections on the channel, [4] user infos, [5] rendered members. An entry is
+// `{"u":<userId>,"i":<info>}`; its event is the same JSON with the kind in front, so that the info
+// is never decoded and encoded again. A rendered member is the JSON of a PresenceMember, written
+// on every change so that reading the members is one HVALS.
+const SHARED_FUNCTIONS = `
+local function render(user, connections)
+  local info = redis.call('HGET', KEYS[4], user)
+  local member = '{"userId":' .. cjson.encode(user) .. ',"connections":' .. connections
+  if info then member = member .. ',"info":' .. info end
+  redis.call('HSET', KEYS[5], user, member .. '}')
+end
 local function leave(id)
   local entry = redis.call('HGET', KEYS[1], id)
   if not entry then return end
   redis.call('HDEL', KEYS[1], id)
   local user = cjson.decode(entry).u
-  if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
-    redis.call('HDEL', KEYS[2], user)
-    redis.call('HDEL', KEYS[4], user)
-    redis.call('PUBLISH', ARGV[2], '{"k":"leave",' .. string.sub(entry, 2))
-  end
+  local connections = redis.call('HINCRBY', KEYS[2], user, -1)
+  if connections > 0 then return render(user, connections) end
+  redis.call('HDEL', KEYS[2], user)
+  redis.call('HDEL', KEYS[4], user)
+  redis.call('HDEL', KEYS[5], user)
+  redis.call('PUBLISH', ARGV[2], '{"k":"leave",' .. string.sub(entry, 2))
 end
 `;
 
-// KEYS: entries, user counts, the instance's connections on the channel, user infos.
 // ARGV: connection id, pub/sub channel, user id, entry, info JSON ('' for none).
-const JOIN_SCRIPT = `
+const JOIN_SCRIPT = `${SHARED_FUNCTIONS}
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4]) == 0 then return 0 end
 redis.call('SADD', KEYS[3], ARGV[1])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[5]) end
-if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then
+local connections = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+render(ARGV[3], connections)
+if connections == 1 then
   redis.call('PUBLISH', ARGV[2], '{"k":"join",' .. string.sub(ARGV[4], 2))
 end
 return 1
 `;
 
-// KEYS: user counts, user infos. The members as the JSON of a PresenceMember[], built here so that
-// a channel of 10,000 users crosses to Node as one string, parsed once (or passed on as is).
-const MEMBERS_SCRIPT = `
-local counts = redis.call('HGETALL', KEYS[1])
-local parts = {}
-for i = 1, #counts, 2 do
-  local part = '{"userId":' .. cjson.encode(counts[i]) .. ',"connections":' .. counts[i + 1]
-  local info = redis.call('HGET', KEYS[2], counts[i])
-  if info then part = part .. ',"info":' .. info end
-  parts[#parts + 1] = part .. '}'
-end
-return '[' .. table.concat(parts, ',') .. ']'
-`;
-
-// Same KEYS; ARGV: connection id, pub/sub channel. Returns what the instance has left there.
-const LEAVE_SCRIPT = `${LEAVE_FUNCTION}
+// ARGV: connection id, pub/sub channel. Returns what the instance has left there.
+const LEAVE_SCRIPT = `${SHARED_FUNCTIONS}
 leave(ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
 return redis.call('SCARD', KEYS[3])
 `;
 
-// Same KEYS, KEYS[3] being a dead instance's connections; ARGV[2]: pub/sub channel.
-const SWEEP_SCRIPT = `${LEAVE_FUNCTION}
+// KEYS[3] is a dead instance's connections; ARGV[2]: pub/sub channel.
+const SWEEP_SCRIPT = `${SHARED_FUNCTIONS}
 local ids = redis.call('SMEMBERS', KEYS[3])
 for _, id in ipairs(ids) do leave(id) end
 redis.call('DEL', KEYS[3])
@@ -76,10 +72,9 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)
 `;
 
 interface PresenceCommands {
-  sssPresenceJoin(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
-  sssPresenceLeave(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
-  sssPresenceSweep(entries: string, users: string, own: string, infos: string, ...args: string[]): Promise<number>;
-  sssPresenceMembers(users: string, infos: string): Promise<string>;
+  sssPresenceJoin(...keysThenArgs: string[]): Promise<number>;
+  sssPresenceLeave(...keysThenArgs: string[]): Promise<number>;
+  sssPresenceSweep(...keysThenArgs: string[]): Promise<number>;
   sssHeartbeat(registry: string, instanceId: string): Promise<number>;
   sssDeadInstances(registry: string, timeoutMs: number): Promise<string[]>;
 }
@@ -112,7 +107,7 @@ export function decodePresencePayload(channel: string, payload: string): Presenc
 
 /**
  * Presence in Redis, shared by the Redis-based scalers. Per channel, a hash of connection entries,
- * a hash of per-user counts and one of per-user infos (the latest join's), changed only by Lua
+ * hashes of per-user counts, infos (the latest join's) and rendered members, changed only by Lua
  * scripts, so that a user's 0→1 and 1→0
  * transitions are exact however many instances join and leave at once; the script that makes a
  * transition publishes the join or leave event on the channel's Redis channel, where every
@@ -142,10 +137,9 @@ export class RedisPresence implements ScalerPresence {
     private readonly timeoutMs: number,
     private readonly redisChannelOf: (channel: string) => string,
   ) {
-    redis.defineCommand('sssPresenceJoin', { numberOfKeys: 4, lua: JOIN_SCRIPT });
-    redis.defineCommand('sssPresenceLeave', { numberOfKeys: 4, lua: LEAVE_SCRIPT });
-    redis.defineCommand('sssPresenceSweep', { numberOfKeys: 4, lua: SWEEP_SCRIPT });
-    redis.defineCommand('sssPresenceMembers', { numberOfKeys: 2, lua: MEMBERS_SCRIPT });
+    redis.defineCommand('sssPresenceJoin', { numberOfKeys: 5, lua: JOIN_SCRIPT });
+    redis.defineCommand('sssPresenceLeave', { numberOfKeys: 5, lua: LEAVE_SCRIPT });
+    redis.defineCommand('sssPresenceSweep', { numberOfKeys: 5, lua: SWEEP_SCRIPT });
     redis.defineCommand('sssHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_SCRIPT });
     redis.defineCommand('sssDeadInstances', { numberOfKeys: 1, lua: DEAD_INSTANCES_SCRIPT });
     this.redis = redis as Redis & PresenceCommands;
@@ -179,6 +173,7 @@ export class RedisPresence implements ScalerPresence {
       this.usersKey(channel),
       this.ownKey(channel, instanceId),
       this.infosKey(channel),
+      this.renderedKey(channel),
       connectionId,
       this.redisChannelOf(channel),
     );
@@ -192,9 +187,9 @@ export class RedisPresence implements ScalerPresence {
     return JSON.parse(await this.membersJson(channel)) as PresenceMember[];
   }
 
-  /** The members as the JSON of a `PresenceMember[]`, as Redis built it. */
-  membersJson(channel: string): Promise<string> {
-    return this.redis.sssPresenceMembers(this.usersKey(channel), this.infosKey(channel));
+  /** The members as the JSON of a `PresenceMember[]`, from the members Redis keeps rendered. */
+  async membersJson(channel: string): Promise<string> {
+    return `[${(await this.redis.hvals(this.renderedKey(channel))).join(',')}]`;
   }
 
   /** Removes this instance's entries (with leave events) and stops. */
@@ -220,6 +215,7 @@ export class RedisPresence implements ScalerPresence {
       this.usersKey(channel),
       this.ownKey(channel, instanceId),
       this.infosKey(channel),
+      this.renderedKey(channel),
       connection.connectionId,
       this.redisChannelOf(channel),
       connection.userId,
@@ -274,6 +270,7 @@ export class RedisPresence implements ScalerPresence {
         this.usersKey(channel),
         this.ownKey(channel, instanceId),
         this.infosKey(channel),
+        this.renderedKey(channel),
         '',
         this.redisChannelOf(channel),
       );
@@ -296,6 +293,10 @@ export class RedisPresence implements ScalerPresence {
 
   private usersKey(channel: string): string {
     return `${this.prefix}:pr:{${channel}}:users`;
+  }
+
+  private renderedKey(channel: string): string {
+    return `${this.prefix}:pr:{${channel}}:members`;
   }
 
   private infosKey(channel: string): string {
