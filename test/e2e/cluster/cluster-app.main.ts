@@ -1,11 +1,13 @@
 /**
  * The fixture of the cluster suite, run as its own process: `SssCluster.run` with a small app on
  * `ClusterScaler` in every worker. Workers answer `worker` (their pid) and `publish` asks, and
- * POST /publish; the primary prints READY once every worker listens.
+ * POST /publish; the primary prints READY once every worker listens. While the file CRASH_FILE
+ * exists, workers fail to start (a crash loop).
  */
 import 'reflect-metadata';
 import { Body, Controller, Injectable, Module, Post, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { existsSync } from 'node:fs';
 import { ClusterScaler, SssCluster } from '../../../lib/cluster.js';
 import {
   Channel,
@@ -118,6 +120,8 @@ class ClusterAppModule {}
 
 void SssCluster.run(
   async () => {
+    // A broken deploy, on demand: while this file exists, workers fail to start.
+    if (process.env.CRASH_FILE && existsSync(process.env.CRASH_FILE)) throw new Error('CRASH_FILE is present');
     const app = await NestFactory.create(ClusterAppModule, { logger: ['error', 'warn'] });
     await app.listen(Number(process.env.PORT), '127.0.0.1');
     return app;

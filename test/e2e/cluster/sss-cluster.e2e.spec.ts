@@ -1,3 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SssClient, SssMessageMeta, SssSubscription } from '../../../lib/client/index.js';
 import { ClientPool, eventually, sleep } from '../support/clients.js';
@@ -27,6 +30,7 @@ const CLUSTER_RECONNECT = { spreadWindow: 250, initialDelay: 100, maxDelay: 1_00
 
 describe('SssCluster.run: workers on every core, the primary as broker (real processes)', () => {
   let cluster: TestSssCluster;
+  const crashFile = join(tmpdir(), `sss-cluster-crash-${process.pid}-${Date.now()}`);
   const pool = new ClientPool(() => cluster.url);
 
   /** Opens clients until each of the two workers serves at least `perWorker` of them. */
@@ -76,12 +80,13 @@ describe('SssCluster.run: workers on every core, the primary as broker (real pro
 
   beforeAll(async () => {
     buildClusterFixture();
-    cluster = await TestSssCluster.start(2);
+    cluster = await TestSssCluster.start(2, { CRASH_FILE: crashFile });
   }, 120_000);
 
   afterEach(() => pool.closeAll());
 
   afterAll(async () => {
+    rmSync(crashFile, { force: true });
     await cluster?.stop();
   }, 30_000);
 
@@ -243,4 +248,38 @@ describe('SssCluster.run: workers on every core, the primary as broker (real pro
       `rolling restart: ${acked.length} publishes acknowledged, ${failures} refused or cut (not acknowledged)`,
     );
   }, 120_000);
+
+  it('respawns a crash-looping worker with growing delays, and at once again when it starts', async () => {
+    const [{ pid }] = await clientsOnEveryWorker(1);
+    writeFileSync(crashFile, 'broken deploy');
+    process.kill(pid, 'SIGKILL');
+    // Killed after a healthy run: at once; then each quick crash waits twice as long.
+    await cluster.primary.waitForOutput(new RegExp(`Worker ${pid} exited \\(SIGKILL\\); respawning\\.`), 5_000);
+    for (const delay of [500, 1_000, 2_000]) {
+      await cluster.primary.waitForOutput(new RegExp(`exited \\(code 1\\); respawning in ${delay} ms`), 15_000);
+    }
+    rmSync(crashFile);
+    // The next respawn starts: two workers serve again.
+    await eventually(() => clientsOnEveryWorker(1).then(() => undefined), 30_000);
+  }, 60_000);
+
+  // Last: it ends the cluster.
+  it('workers do not outlive a primary killed with SIGKILL, and their clients are told at once', async () => {
+    const clients = await clientsOnEveryWorker(1);
+    const pids = [...new Set(clients.map((entry) => entry.pid))];
+    const disconnected = clients.map(
+      ({ client }) => new Promise<void>((resolve) => client.on('drop', () => resolve())),
+    );
+    process.kill(cluster.primary.pid!, 'SIGKILL');
+    await Promise.all(disconnected);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(() => expect(pids.filter(alive)).toEqual([]), 10_000);
+  }, 30_000);
 });

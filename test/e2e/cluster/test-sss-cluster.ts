@@ -18,12 +18,13 @@ export class TestSssCluster {
     readonly port: number,
   ) {}
 
-  static async start(workers = 2): Promise<TestSssCluster> {
+  static async start(workers = 2, env: NodeJS.ProcessEnv = {}): Promise<TestSssCluster> {
     const port = await freePort();
     const primary = ManagedProcess.start('cluster-primary', 'node', ['--enable-source-maps', APP_SCRIPT], {
       ...process.env,
       PORT: String(port),
       WORKERS: String(workers),
+      ...env,
     });
     await primary.waitForOutput(/READY/, 60_000);
     return new TestSssCluster(primary, port);
