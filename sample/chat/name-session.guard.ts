@@ -5,7 +5,7 @@ import { ChatSessionService, readCookie, SESSION_COOKIE } from './chat-session.s
 /**
  * The sample's session parser, run at every WebSocket upgrade: the signed session cookie set by
  * `POST /api/session` names the visitor. The name is the user id (all tabs and devices of one
- * name are one user); each login is a session of its own.
+ * name are one user); each login is a session of its own. Rooms show the name to who is online.
  */
 @Injectable()
 export class NameSessionGuard implements CanActivate {
@@ -19,6 +19,8 @@ export class NameSessionGuard implements CanActivate {
     handshake.userId = session.name;
     handshake.sessionId = session.sessionId;
     handshake.locals.name = session.name;
+    // What the other people in a room see of this visitor (presence).
+    handshake.presence = { name: session.name };
     return true;
   }
 }

@@ -3,13 +3,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SssClient } from '../../lib/client/index.js';
 import { eventually, sleep } from '../e2e/support/clients.js';
 import { freePort } from '../support/free-port.js';
-import { ChatPage, launchChromium } from './support/chat-page.js';
+import { ARTIFACTS, ChatPage, launchChromium } from './support/chat-page.js';
+import { startSender } from './support/sender.js';
 
 const run = promisify(execFile);
-const ARTIFACTS = 'test-artifacts';
 
 /** The scaled sample (Redis, a MongoDB-compatible server, 3 instances, nginx) on free ports. */
 async function scaledEnvironment(): Promise<NodeJS.ProcessEnv> {
@@ -21,45 +20,6 @@ async function scaledEnvironment(): Promise<NodeJS.ProcessEnv> {
     INSTANCE_PORTS: `${a} ${b} ${c}`,
     REDIS_PORT: String(redis),
     MONGO_PORT: String(mongo),
-  };
-}
-
-/** A scripted participant that says numbered messages through the balancer, retrying what fails. */
-async function startSender(baseUrl: string) {
-  const response = await fetch(`${baseUrl}api/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'sender' }),
-  });
-  const cookie = response.headers.get('set-cookie')!.split(';')[0];
-  const client = new SssClient(`${baseUrl.replace('http', 'ws')}sss`, {
-    headers: { cookie },
-    reconnect: { initialDelay: 100, maxDelay: 500 },
-  });
-  await client.connect();
-  const room = await client.subscribe('rooms/sport');
-  let stopped = false;
-  let sent = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        await client.tell('say', { room: 'sport', text: `m${sent + 1}` });
-        sent++;
-      } catch {
-        // Dropped with its instance: say it again once reconnected.
-      }
-      await sleep(60);
-    }
-  })();
-  return {
-    async stop(): Promise<number> {
-      stopped = true;
-      await loop;
-      await sleep(300);
-      const lastSeq = room.position.seq;
-      await client.close();
-      return lastSeq;
-    },
   };
 }
 
@@ -80,6 +40,30 @@ describe('the chat sample scaled behind nginx, in Chromium', () => {
     if (env) await run('bash', ['scripts/scaled-sample.sh', 'stop'], { env });
   });
 
+  it('shows who is online across instances, with join and leave lines', async () => {
+    const uma = await ChatPage.open(await browser.newContext(), baseUrl, 'uma');
+    const instanceOf = async (page: ChatPage) => {
+      await eventually(async () => expect(await page.page.textContent('#instance')).toMatch(/^server i\d$/));
+      return page.page.textContent('#instance');
+    };
+    const umaInstance = await instanceOf(uma);
+    // Round robin: a second person lands on another instance within a few tries.
+    let vic: ChatPage | undefined;
+    for (let attempt = 0; attempt < 6 && !vic; attempt++) {
+      const candidate = await ChatPage.open(await browser.newContext(), baseUrl, 'vic');
+      if ((await instanceOf(candidate)) !== umaInstance) vic = candidate;
+      else await candidate.page.context().close();
+    }
+    expect(vic, 'a page on another instance than the first').toBeDefined();
+    await expect.poll(() => uma.page.textContent('#online')).toBe('Online: uma, vic');
+    await expect.poll(() => vic!.page.textContent('#online')).toBe('Online: uma, vic');
+    await expect.poll(() => uma.lines()).toContain('vic joined General chat');
+    await vic!.page.context().close();
+    await expect.poll(() => uma.lines(), { timeout: 10_000 }).toContain('vic left General chat');
+    await expect.poll(() => uma.page.textContent('#online')).toBe('Online: uma');
+    await uma.page.context().close();
+  }, 60_000);
+
   it('survives the death of an instance: pages reconnect elsewhere and end with every message, in order, once', async () => {
     const pages = await Promise.all(
       ['alice', 'bob'].map(async (name) => ChatPage.open(await browser.newContext(), baseUrl, name)),
@@ -91,19 +75,17 @@ describe('the chat sample scaled behind nginx, in Chromium', () => {
     }, 10_000);
 
     const [alice] = pages;
-    const servedBy = (await alice.page.textContent('#instance'))!.replace('served by ', '');
+    const servedBy = (await alice.page.textContent('#instance'))!.replace('server ', '');
     const victim = servedBy.replace('i', 'instance-');
     const pid = Number(readFileSync(`${env.STATE_DIR}/${victim}.pid`, 'utf8'));
     process.kill(pid, 'SIGKILL');
 
-    await alice.page.waitForFunction(
-      () => document.getElementById('notice')?.textContent?.startsWith('Reconnected'),
-      null,
-      {
-        timeout: 15_000,
-      },
+    // The page moves to another instance by itself, with no error to read.
+    await eventually(
+      async () => expect(await alice.page.textContent('#instance')).not.toBe(`server ${servedBy}`),
+      15_000,
     );
-    await eventually(async () => expect(await alice.page.textContent('#instance')).not.toBe(`served by ${servedBy}`));
+    expect(await alice.status()).toBe('open');
     await sleep(1_000);
     const lastSeq = await sender.stop();
     expect(lastSeq).toBeGreaterThan(20);
@@ -115,5 +97,6 @@ describe('the chat sample scaled behind nginx, in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await alice.page.screenshot({ path: `${ARTIFACTS}/scaled-chat-after-failover.png`, fullPage: true });
     expect(await alice.status()).toBe('open');
+    expect(await alice.alert()).toBe('');
   }, 90_000);
 });

@@ -1,0 +1,41 @@
+import { SssClient } from '../../../lib/client/index.js';
+import { sleep } from '../../e2e/support/clients.js';
+
+/** A scripted participant that says numbered messages in `sport` through the balancer, retrying what fails. */
+export async function startSender(baseUrl: string) {
+  const response = await fetch(`${baseUrl}api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'sender' }),
+  });
+  const cookie = response.headers.get('set-cookie')!.split(';')[0];
+  const client = new SssClient(`${baseUrl.replace('http', 'ws')}sss`, {
+    headers: { cookie },
+    reconnect: { initialDelay: 100, maxDelay: 500 },
+  });
+  await client.connect();
+  const room = await client.subscribe('rooms/sport');
+  let stopped = false;
+  let sent = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await client.tell('say', { room: 'sport', text: `m${sent + 1}` });
+        sent++;
+      } catch {
+        // Dropped with its instance: say it again once reconnected.
+      }
+      await sleep(60);
+    }
+  })();
+  return {
+    async stop(): Promise<number> {
+      stopped = true;
+      await loop;
+      await sleep(300);
+      const lastSeq = room.position.seq;
+      await client.close();
+      return lastSeq;
+    },
+  };
+}
