@@ -145,7 +145,8 @@ $('sign-out').addEventListener('click', async () => {
 
 async function start() {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sss`;
-  const client = new SssClient(url);
+  // A small app: a lost server's pages come back within a quarter second (README, reconnect.spreadWindow).
+  const client = new SssClient(url, { reconnect: { spreadWindow: 250 } });
   state.client = client;
   client.on('status', (status) => {
     $('status').textContent = STATUS_TEXT[status] ?? status;
