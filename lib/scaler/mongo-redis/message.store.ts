@@ -99,6 +99,11 @@ export class MessageStore {
   /** Channels with messages beyond retention, and their last seq, waiting for this process's turn to trim. */
   private readonly untrimmed = new Map<string, number>();
   private readonly epochs = new Map<string, string>();
+  /** Epoch lookups in flight, and the channels of the next batched lookup. */
+  private readonly epochLookups = new Map<string, Promise<string>>();
+  private epochBatch = new Map<string, { resolve: (epoch: string) => void; reject: (error: unknown) => void }>();
+  private epochBatchTimer?: NodeJS.Immediate;
+  private epochLookupRunning = false;
   /** The read that seeds every lost counter, while it runs. */
   private seeding?: Promise<void>;
   private readonly logger = new Logger('SssMessageStore');
@@ -374,16 +379,78 @@ export class MessageStore {
     return { epoch, seq: last };
   }
 
-  /** The channel's epoch, from its document (created on first use); cached, as it never changes. */
-  private async epochOf(channel: string): Promise<string> {
+  /**
+   * The channel's epoch, from its document (created on first use); cached, as it never changes.
+   * Channels met at about the same time (many subscriptions at once, a restarted instance) are
+   * looked up together: on FerretDB every query scans the whole collection, so one query per
+   * channel made setting up 10,000 channels take minutes.
+   */
+  private epochOf(channel: string): Promise<string> {
     const cached = this.epochs.get(channel);
-    if (cached !== undefined) return cached;
-    const document =
-      (await this.channels.findOne({ _id: channel })) ??
-      (await this.upsertChannel(channel, { $setOnInsert: { e: randomUUID(), s: 0 } }));
-    if (this.epochs.size >= MAX_CACHED_EPOCHS) this.epochs.delete(this.epochs.keys().next().value!);
-    this.epochs.set(channel, document.e);
-    return document.e;
+    if (cached !== undefined) return Promise.resolve(cached);
+    let lookup = this.epochLookups.get(channel);
+    if (!lookup) {
+      lookup = new Promise<string>((resolve, reject) => this.epochBatch.set(channel, { resolve, reject }));
+      this.epochLookups.set(channel, lookup);
+      // One lookup at a time: the channels met while one runs go together in the next.
+      if (!this.epochLookupRunning) this.epochBatchTimer ??= setImmediate(() => void this.lookUpEpochs());
+    }
+    return lookup;
+  }
+
+  private async lookUpEpochs(): Promise<void> {
+    const batch = this.epochBatch;
+    this.epochBatch = new Map();
+    this.epochBatchTimer = undefined;
+    this.epochLookupRunning = true;
+    const names = [...batch.keys()];
+    let insertError: unknown;
+    try {
+      const found = await this.readChannels(names);
+      const missing = names.filter((name) => !found.has(name));
+      if (missing.length > 0) {
+        const created = new Map(missing.map((name) => [name, randomUUID()]));
+        // Another instance may create some of them meanwhile, and an insert may fail in part:
+        // whatever the answer, what is stored decides.
+        insertError = await this.channels
+          .insertMany(
+            missing.map((name) => ({ _id: name, e: created.get(name)!, s: 0 })),
+            { ordered: false },
+          )
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        for (const [name, epoch] of await this.readChannels(missing)) {
+          found.set(name, epoch);
+          // Created here, so nothing was ever stored under it: its counter starts at 0 without
+          // the scan that seeds lost counters (NX: a counter someone already took from stays).
+          if (epoch === created.get(name)) await this.counter.seed(name, 0);
+        }
+      }
+      for (const [name, { resolve, reject }] of batch) {
+        const epoch = found.get(name);
+        if (epoch === undefined) {
+          reject(insertError ?? new Error(`the store kept no document for channel ${name}`));
+          continue;
+        }
+        if (this.epochs.size >= MAX_CACHED_EPOCHS) this.epochs.delete(this.epochs.keys().next().value!);
+        this.epochs.set(name, epoch);
+        resolve(epoch);
+      }
+    } catch (error) {
+      for (const { reject } of batch.values()) reject(error);
+    } finally {
+      for (const name of names) this.epochLookups.delete(name);
+      this.epochLookupRunning = false;
+      if (this.epochBatch.size > 0) void this.lookUpEpochs();
+    }
+  }
+
+  /** The epochs of the channels whose documents exist, by name. */
+  private async readChannels(names: string[]): Promise<Map<string, string>> {
+    const documents = await this.channels.find({ _id: { $in: names } }, { projection: { e: 1 } }).toArray();
+    return new Map(documents.map((document) => [document._id, document.e]));
   }
 
   /**
@@ -416,22 +483,6 @@ export class MessageStore {
       this.messages.find({ c: channel }).sort({ s: -1 }).limit(1).project<{ s: number }>({ s: 1 }).toArray(),
     ]);
     return Math.max(document?.s ?? 0, newest[0]?.s ?? 0);
-  }
-
-  private async upsertChannel(channel: string, update: mongo.UpdateFilter<ChannelDocument>): Promise<ChannelDocument> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const document = await this.channels.findOneAndUpdate({ _id: channel }, update, {
-          upsert: true,
-          returnDocument: 'after',
-        });
-        if (!document) throw new Error(`the store returned no document for channel ${channel}`);
-        return document;
-      } catch (error) {
-        // Two upserts of a new channel raced and the other one created it: go again.
-        if (!isDuplicateKey(error) || attempt > 0) throw error;
-      }
-    }
   }
 
   /**
