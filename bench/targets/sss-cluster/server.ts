@@ -7,41 +7,11 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClusterScaler, SssCluster } from '../../../lib/cluster.js';
-import {
-  Channel,
-  OnAsk,
-  Payload,
-  SssGateway,
-  SssModule,
-  SssPublisher,
-  type ChannelPosition,
-} from '../../../lib/index.js';
+import { SssModule } from '../../../lib/index.js';
+import { BenchGateway } from '../sss/bench.gateway.js';
 
 const workers = Number(process.env.WORKERS ?? 0);
 const port = Number(process.env.PORT);
-
-@SssGateway()
-class BenchGateway {
-  constructor(private readonly publisher: SssPublisher) {}
-
-  @OnAsk('echo')
-  echo(@Payload() data: unknown): unknown {
-    return data;
-  }
-
-  @OnAsk('worker')
-  worker(): number {
-    return process.pid;
-  }
-
-  @OnAsk('publish')
-  publish(@Payload() body: { channel: string; data: unknown }): Promise<ChannelPosition> {
-    return this.publisher.publish(body.channel, 'm', body.data);
-  }
-
-  @Channel('bench/:id')
-  join(): void {}
-}
 
 @Module({
   imports: [

@@ -11,15 +11,8 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  Channel,
-  OnAsk,
-  Payload,
-  SssGateway,
-  SssModule,
-  SssPublisher,
-  type ChannelPosition,
-} from '../../../lib/index.js';
+import { SssModule } from '../../../lib/index.js';
+import { BenchGateway } from './bench.gateway.js';
 import { MongoRedisScaler, RedisScaler } from '../../../lib/mongo-redis.js';
 import { announceReady, serveControl } from '../../support/control.js';
 
@@ -28,33 +21,6 @@ const redisUrl = process.env.REDIS_URL;
 const redisCluster = process.env.REDIS_CLUSTER?.split(',');
 const mongoUrl = process.env.MONGO_URL;
 const historyOff = process.env.HISTORY === 'off';
-
-@SssGateway()
-class BenchGateway {
-  constructor(private readonly publisher: SssPublisher) {}
-
-  @OnAsk('echo')
-  echo(@Payload() data: unknown): unknown {
-    return data;
-  }
-
-  @OnAsk('publish')
-  publish(@Payload() body: { channel: string; data: unknown }): Promise<ChannelPosition> {
-    return this.publisher.publish(body.channel, 'm', body.data);
-  }
-
-  /** Publishes `count` messages at once (they are batched); answers once all are stored. */
-  @OnAsk('burst')
-  async burst(@Payload() body: { channel: string; count: number }): Promise<number> {
-    const published = await Promise.all(
-      Array.from({ length: body.count }, (_, index) => this.publisher.publish(body.channel, 'm', { n: index + 1 })),
-    );
-    return published.length;
-  }
-
-  @Channel('bench/:id')
-  join(): void {}
-}
 
 @Module({
   imports: [
