@@ -67,13 +67,7 @@ export class SssContextCreator {
    * `undefined` when no guard applies. Args are `[socket, query, request, pattern]`.
    */
   createGuardCheck(instance: object, method: Method, methodName: string): SssHandler | undefined {
-    const classRef = instance.constructor as Type;
-    const hasGuards =
-      hasEntries(this.config.getGlobalGuards()) ||
-      hasEntries(this.config.getGlobalRequestGuards()) ||
-      hasEntries(Reflect.getMetadata(GUARDS_METADATA, classRef)) ||
-      hasEntries(Reflect.getMetadata(GUARDS_METADATA, method));
-    if (!hasGuards) return undefined;
+    if (!this.applies('guards', instance.constructor as Type, method)) return undefined;
     // NOTE: the pipeline is built around a stand-in that carries the method's metadata (guards, and
     // whatever `Reflector` reads from `context.getHandler()`), so that the guards decide exactly as
     // they do at subscribe time while the method itself never runs again.
@@ -94,6 +88,23 @@ export class SssContextCreator {
     ) as SssHandler;
   }
 
+  /** Whether enhancers of a kind apply to a method: global ones (app or request scoped) or declared. */
+  private applies(kind: keyof typeof ENHANCER_METADATA, classRef: Type, method: Method): boolean {
+    const { config } = this;
+    const globals =
+      kind === 'guards'
+        ? [config.getGlobalGuards(), config.getGlobalRequestGuards()]
+        : kind === 'interceptors'
+          ? [config.getGlobalInterceptors(), config.getGlobalRequestInterceptors()]
+          : [config.getGlobalPipes(), config.getGlobalRequestPipes()];
+    const key = ENHANCER_METADATA[kind];
+    return (
+      globals.some(hasEntries) ||
+      hasEntries(Reflect.getMetadata(key, classRef)) ||
+      hasEntries(Reflect.getMetadata(key, method))
+    );
+  }
+
   /**
    * A method with no guard, interceptor, pipe or filter anywhere (global ones included) and no
    * custom param decorator is called directly with its params: what the pipeline would do, without
@@ -101,17 +112,8 @@ export class SssContextCreator {
    */
   private createDirect(instance: object, method: Method, methodName: string): SssHandler | undefined {
     const classRef = instance.constructor as Type;
-    const { config } = this;
-    const globals = [
-      config.getGlobalGuards(),
-      config.getGlobalInterceptors(),
-      config.getGlobalPipes(),
-      config.getGlobalRequestGuards(),
-      config.getGlobalRequestInterceptors(),
-      config.getGlobalRequestPipes(),
-    ];
-    const declared = [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA].some(
-      (key) => hasEntries(Reflect.getMetadata(key, classRef)) || hasEntries(Reflect.getMetadata(key, method)),
+    const enhanced = (['guards', 'interceptors', 'pipes'] as const).some((kind) =>
+      this.applies(kind, classRef, method),
     );
     const paramDecorators = (Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {}) as Record<
       string,
@@ -119,7 +121,7 @@ export class SssContextCreator {
     >;
     const paramPipes = Object.values(paramDecorators).some((param) => hasEntries(param.pipes));
     const customParams = Object.keys(paramDecorators).some((key) => key.includes(CUSTOM_ROUTE_ARGS_METADATA));
-    if (globals.some(hasEntries) || declared || paramPipes || customParams) return undefined;
+    if (enhanced || paramPipes || customParams) return undefined;
     const { argsLength, getParamsMetadata } = this.externalContextCreator.getMetadata(
       instance as Record<string, unknown>,
       methodName,
@@ -147,6 +149,8 @@ export class SssContextCreator {
     };
   }
 }
+
+const ENHANCER_METADATA = { guards: GUARDS_METADATA, interceptors: INTERCEPTORS_METADATA, pipes: PIPES_METADATA };
 
 function isThenable(value: unknown): boolean {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
