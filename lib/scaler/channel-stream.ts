@@ -81,6 +81,13 @@ export class ChannelStream {
   }
 
   /** The seq of the oldest message waiting behind the gap. */
+  /** The newest seq the stream has seen: the last delivered one or the newest waiting one. */
+  get newestSeq(): number {
+    let newest = this.lastSeq;
+    for (const seq of this.ahead.keys()) if (seq > newest) newest = seq;
+    return newest;
+  }
+
   get firstAheadSeq(): number | undefined {
     let first: number | undefined;
     for (const seq of this.ahead.keys()) if (first === undefined || seq < first) first = seq;

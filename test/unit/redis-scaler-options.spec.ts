@@ -79,6 +79,9 @@ describe('Redis and MongoDB options of the scalers', () => {
     [{ writeConcern: { journal: 'yes' } }, /writeConcern\.journal must be a boolean/],
     [{ writeConcern: { wtimeoutMS: -1 } }, /writeConcern\.wtimeoutMS must be an integer from 0/],
     [{ readConcern: 'linearizable' }, /readConcern must be 'majority' or 'local'; got "linearizable"/],
+    [{ recentInRedis: -1 }, /recentInRedis must be a whole number of messages, 0 or more .*; got -1/],
+    [{ recentInRedis: 2.5 }, /recentInRedis must be a whole number/],
+    [{ recentInRedis: '100' }, /recentInRedis must be a whole number/],
   ])('MongoRedisScaler refuses %o', (options, message) => {
     const create = () => new MongoRedisScaler({ redis: 'redis://x:1', mongo: 'mongodb://x/y', ...options } as never);
     expect(create).toThrow(SssConfigurationError);

@@ -10,8 +10,13 @@ import type { RedisSeqCounter } from './redis-seq.counter.js';
 
 /** A stored message; short field names keep documents and indexes small. */
 interface MessageDocument {
-  /** Given before the insert, so that what was stored can be read back whatever the store reported. */
-  _id: mongo.ObjectId;
+  /**
+   * `messageKey(c, s)`: whatever holds a seq is read, closed and deleted by its key (documents
+   * written by earlier versions have an ObjectId here, and are found by `c` and `s` instead).
+   */
+  _id: string | mongo.ObjectId;
+  /** The message's identity, chosen before the insert: what was stored is read back by key and told apart by it. Placeholders have none. */
+  i?: string;
   /** channel */
   c: string;
   /** seq */
@@ -39,6 +44,25 @@ interface ChannelDocument {
   s: number;
 }
 
+/** A range read waiting to go out with the next merged query. */
+interface RangeRead {
+  channel: string;
+  after: number;
+  upTo: number;
+  resolve(messages: StoredMessage[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The `_id` of the document that holds a channel's seq: one key per (channel, seq), so that the
+ * unique `_id` index arbitrates every seq, and reading, closing or deleting a known seq is a
+ * lookup by primary key on any store (on FerretDB 1.x, the only filter that is not a scan of the
+ * whole collection). The seq follows the last `#`, so distinct pairs never share a key.
+ */
+export function messageKey(channel: string, seq: number): string {
+  return `${channel}#${seq}`;
+}
+
 /** A message waiting to be written. */
 export interface PendingWrite {
   topic: string;
@@ -58,13 +82,21 @@ interface QueuedWrite {
 /** A write whose seq is taken and whose document is built. */
 interface Attempt {
   write: PendingWrite;
-  document: MessageDocument;
+  document: MessageDocument & { _id: string; i: string };
 }
 
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
+/** Lookups by key in flight at once for one read-back. */
+const KEY_READ_CONCURRENCY = 8;
+/** Channel ranges merged into one query at most. */
+const MAX_RANGES_PER_READ = 100;
 /** How often the channels written meanwhile have their seq bound raised and are trimmed to retention. */
 const BOUND_INTERVAL_MS = 5_000;
+/** How long one instance may take to seed every lost counter before the others seed themselves. */
+const SEED_TURN_MS = 10_000;
+/** How often an instance waiting for another's seeding looks whether it finished. */
+const SEED_POLL_MS = 50;
 /** Channels trimmed by one delete. */
 const TRIM_CHANNELS_PER_DELETE = 100;
 /** Epochs remembered (they never change while the channel document exists). */
@@ -74,14 +106,20 @@ const MAX_CACHED_EPOCHS = 10_000;
  * Channel history in MongoDB, and the arbiter of every channel's order.
  *
  * A writer takes a range of candidate seqs from an atomic counter (`RedisSeqCounter`, seeded from
- * the store), then inserts its messages under them; the unique `(channel, seq)` index guarantees
- * that a seq holds at most one document. Every message carries an `_id` chosen before the insert:
- * after any failed or partial insert, the writer reads back which of its messages are stored and
- * settles each publish from that, never from a count the store or driver reported (FerretDB 1.x,
- * for one, reports counts that do not mean "the first N are stored"). A seq that was taken but
- * never stored (a failed insert, a crashed publisher) is closed with a placeholder, inserted under
- * the same unique index, so that exactly one of "the message" and "the placeholder" holds it and
- * every instance agrees.
+ * the store), then inserts its messages under them, each keyed by `messageKey(channel, seq)`: the
+ * unique `_id` (and the unique `(channel, seq)` index, for documents of older versions) guarantees
+ * that a seq holds at most one document. Every message carries an identity chosen before the
+ * insert: after any failed or partial insert, the writer reads its keys back and settles each
+ * publish from what they hold, never from a count the store or driver reported (FerretDB 1.x, for
+ * one, reports counts that do not mean "the first N are stored"). A seq that was taken but never
+ * stored (a failed insert, a crashed publisher) is closed with a placeholder under the same key,
+ * so that exactly one of "the message" and "the placeholder" holds it and every instance agrees.
+ *
+ * Reads of known seqs (read-backs, closed gaps) go by key. Reads of
+ * ranges (recoveries, gap fills, the recent history of a newly followed channel) are merged: the
+ * ranges asked for while `maxConcurrentReads` queries run go together in the next one. On
+ * FerretDB 1.x every query other than one `_id` scans the whole collection, so one query for many
+ * ranges costs what one range costs.
  *
  * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
  * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
@@ -106,6 +144,20 @@ export class MessageStore {
   private epochLookupRunning = false;
   /** The read that seeds every lost counter, while it runs. */
   private seeding?: Promise<void>;
+  /** The last seq this process took per channel. */
+  private readonly takenSeqs = new Map<string, number>();
+  /**
+   * The newest seq this instance has seen of a channel it follows (set by the scaler); undefined
+   * for a channel it does not follow.
+   */
+  followedSeq: (channel: string) => number | undefined = () => undefined;
+  /** Range reads waiting for the next merged query, and how many queries run. */
+  private rangeQueue: RangeRead[] = [];
+  private rangeReadsRunning = 0;
+  private rangeReadTimer?: NodeJS.Immediate;
+  /** Identities of this process's messages: a random prefix and a counter. */
+  private readonly identityPrefix = randomUUID().slice(0, 13);
+  private identityCount = 0;
   private readonly logger = new Logger('SssMessageStore');
   private readonly messagesName: string;
   private readonly channelsName: string;
@@ -118,6 +170,8 @@ export class MessageStore {
     private readonly counter: RedisSeqCounter,
     /** Write and read concern of both collections (see `MongoRedisScalerOptions`). */
     private readonly concerns: mongo.CollectionOptions = {},
+    /** Merged range reads in flight at once (see `MongoRedisScalerOptions.maxConcurrentReads`). */
+    private readonly maxConcurrentReads = 4,
   ) {
     this.messagesName = `${prefix}_messages`;
     this.channelsName = `${prefix}_channels`;
@@ -134,6 +188,9 @@ export class MessageStore {
   async close(error: Error): Promise<void> {
     clearInterval(this.boundsTimer);
     this.boundsTimer = undefined;
+    clearImmediate(this.rangeReadTimer);
+    this.rangeReadTimer = undefined;
+    for (const read of this.rangeQueue.splice(0)) read.reject(error);
     await this.raiseBounds();
     rejectAll(
       this.queue.splice(0).map((queued) => queued.write),
@@ -178,27 +235,28 @@ export class MessageStore {
     return this.position(channel);
   }
 
-  /** Stored messages (and placeholders) with `after < seq <= upTo`, in order, at most `limit`. */
-  async messagesBetween(channel: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> {
-    return this.guard(async () => {
-      const documents = await this.messages
-        .find({ c: channel, s: { $gt: after, $lte: upTo } })
-        .sort({ s: 1 })
-        .limit(limit)
-        .toArray();
-      return documents.map(toStoredMessage);
+  /**
+   * Stored messages (and placeholders) with `after < seq <= min(upTo, after + limit)`, in order.
+   * Ranges asked for together (or while other reads run) go out in one query.
+   */
+  messagesBetween(channel: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> {
+    const last = Math.min(upTo, after + limit);
+    if (last <= after) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.rangeQueue.push({ channel, after, upTo: last, resolve, reject });
+      this.scheduleRangeRead();
     });
   }
 
   /**
    * Closes seqs that were taken but hold nothing, with placeholders. A seq whose message is stored
-   * meanwhile keeps its message: the unique index refuses the placeholder.
+   * meanwhile keeps its message: the unique key refuses the placeholder.
    */
   async closeSeqs(channel: string, epoch: string, seqs: number[]): Promise<void> {
     if (seqs.length === 0) return;
     const now = new Date();
     const placeholders = seqs.map((seq): MessageDocument => ({
-      _id: new mongo.ObjectId(),
+      _id: messageKey(channel, seq),
       c: channel,
       s: seq,
       e: epoch,
@@ -212,6 +270,21 @@ export class MessageStore {
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
       }
+    });
+  }
+
+  /**
+   * Closes the seqs (see `closeSeqs`) and reads back, by key, what each now holds: its message or
+   * a placeholder. A seq held by a document of an older version (no key) is not in the answer.
+   */
+  async closeAndRead(channel: string, epoch: string, seqs: number[]): Promise<StoredMessage[]> {
+    await this.closeSeqs(channel, epoch, seqs);
+    return this.guard(async () => {
+      const held = await this.documentsByKey(seqs.map((seq) => messageKey(channel, seq)));
+      return [...held.values()]
+        .filter((document) => document.c === channel)
+        .sort((a, b) => a.s - b.s)
+        .map(toStoredMessage);
     });
   }
 
@@ -265,7 +338,9 @@ export class MessageStore {
             // Colliding again: the counter may be behind what is stored (Redis lost increments
             // in a failover); move it past the newest stored message.
             if (attempt >= 2 && collided.has(channel)) {
-              await this.counter.raise(channel, await this.lastStoredSeq(channel));
+              // First to where this instance has seen the channel; if that is not enough, the store says.
+              const known = attempt === 2 ? this.knownSeq(channel) : undefined;
+              await this.counter.raise(channel, known ?? (await this.lastStoredSeq(channel)));
             }
             const position = await this.takeSeqs(channel, writes.length);
             return { channel, position, attempts: this.buildAttempts(channel, writes, position) };
@@ -295,7 +370,7 @@ export class MessageStore {
         const unstored: Attempt[] = [];
         // In seq order, so that each channel's fan-out leaves in order.
         for (const entry of attempts) {
-          const stored = outcome.stored.get(entry.document._id.toHexString());
+          const stored = outcome.stored.get(entry.document.i);
           if (stored) entry.write.resolve(stored);
           else unstored.push(entry);
         }
@@ -320,8 +395,9 @@ export class MessageStore {
     const first = position.seq - writes.length + 1;
     const now = new Date();
     return writes.map((write, index) => {
-      const document: MessageDocument = {
-        _id: new mongo.ObjectId(),
+      const document: Attempt['document'] = {
+        _id: messageKey(channel, first + index),
+        i: `${this.identityPrefix}${(this.identityCount++).toString(36)}`,
         c: channel,
         s: first + index,
         e: position.epoch,
@@ -335,8 +411,8 @@ export class MessageStore {
   }
 
   /**
-   * Inserts the documents in order and tells which are stored, by `_id` → position. After any
-   * error the answer comes from reading them back; `unknown` when even that failed.
+   * Inserts the documents and tells which are stored, by identity → position. After any error
+   * the answer comes from reading their keys back; `unknown` when even that failed.
    */
   private async insert(
     attempts: Attempt[],
@@ -348,8 +424,7 @@ export class MessageStore {
       // Unordered: a collision on one seq does not hold back the other messages (of any channel).
       const result = await this.messages.insertMany(documents, { ordered: false });
       if (result.acknowledged && result.insertedCount === documents.length) {
-        for (const document of documents)
-          stored.set(document._id.toHexString(), { epoch: document.e, seq: document.s });
+        for (const document of documents) stored.set(document.i, { epoch: document.e, seq: document.s });
         return { stored };
       }
       insertError = new Error(`the store acknowledged ${result.insertedCount} of ${documents.length} documents`);
@@ -357,13 +432,71 @@ export class MessageStore {
       insertError = error;
     }
     try {
-      const found = await this.messages
-        .find({ _id: { $in: documents.map((document) => document._id) } }, { projection: { s: 1, e: 1 } })
-        .toArray();
-      for (const document of found) stored.set(document._id.toHexString(), { epoch: document.e, seq: document.s });
+      const held = await this.documentsByKey(documents.map((document) => document._id));
+      for (const document of documents) {
+        // The key may hold another writer's message or a placeholder: only our identity counts.
+        if (held.get(document._id)?.i === document.i) stored.set(document.i, { epoch: document.e, seq: document.s });
+      }
       return { stored, error: insertError };
     } catch {
       return { stored, error: insertError, unknown: true };
+    }
+  }
+
+  /** The documents under `keys`, by key, each looked up by `_id` alone (a few lookups at a time). */
+  private async documentsByKey(keys: string[]): Promise<Map<string, MessageDocument>> {
+    const found = new Map<string, MessageDocument>();
+    let next = 0;
+    const lookUp = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = keys[next++];
+        const document = await this.messages.findOne({ _id: key });
+        if (document) found.set(key, document);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(KEY_READ_CONCURRENCY, keys.length) }, lookUp));
+    return found;
+  }
+
+  private scheduleRangeRead(): void {
+    if (this.rangeReadTimer || this.rangeReadsRunning >= this.maxConcurrentReads) return;
+    // After the current turn of the event loop: the ranges asked for in it go out together.
+    this.rangeReadTimer = setImmediate(() => void this.readRanges());
+  }
+
+  /** One query for the waiting ranges (up to `MAX_RANGES_PER_READ`); each gets its own messages. */
+  private async readRanges(): Promise<void> {
+    this.rangeReadTimer = undefined;
+    if (this.rangeQueue.length === 0 || this.rangeReadsRunning >= this.maxConcurrentReads) return;
+    const batch = this.rangeQueue.splice(0, MAX_RANGES_PER_READ);
+    this.rangeReadsRunning += 1;
+    try {
+      const clauses = batch.map(({ channel, after, upTo }) => ({ c: channel, s: { $gt: after, $lte: upTo } }));
+      const documents = await this.guard(() =>
+        this.messages.find(clauses.length === 1 ? clauses[0] : { $or: clauses }).toArray(),
+      );
+      const byChannel = new Map<string, MessageDocument[]>();
+      for (const document of documents) {
+        const list = byChannel.get(document.c);
+        if (list) list.push(document);
+        else byChannel.set(document.c, [document]);
+      }
+      for (const list of byChannel.values()) list.sort((a, b) => a.s - b.s);
+      for (const read of batch) {
+        try {
+          const inRange = (byChannel.get(read.channel) ?? []).filter(
+            (document) => document.s > read.after && document.s <= read.upTo,
+          );
+          read.resolve(inRange.map(toStoredMessage));
+        } catch (error) {
+          read.reject(asStoreError(error, this.logger));
+        }
+      }
+    } catch (error) {
+      for (const read of batch) read.reject(error);
+    } finally {
+      this.rangeReadsRunning -= 1;
+      if (this.rangeQueue.length > 0) this.scheduleRangeRead();
     }
   }
 
@@ -376,6 +509,10 @@ export class MessageStore {
       last = await this.counter.take(channel, count);
       if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
     }
+    if (this.takenSeqs.size >= MAX_CACHED_EPOCHS && !this.takenSeqs.has(channel)) {
+      this.takenSeqs.delete(this.takenSeqs.keys().next().value!);
+    }
+    this.takenSeqs.set(channel, Math.max(this.takenSeqs.get(channel) ?? 0, last));
     return { epoch, seq: last };
   }
 
@@ -456,13 +593,46 @@ export class MessageStore {
   /**
    * Seeds a missing counter with the last stored seq. Redis loses every counter at once (a
    * restart), so one read finds the last seq of every channel and seeds them all: a scan on
-   * FerretDB, done once per process however many channels and callers need it.
+   * FerretDB, done by one instance (a turn taken in Redis) while the others wait for it, and once
+   * per process however many channels and callers need it.
    */
   private seedCounter(channel: string): Promise<void> {
-    this.seeding ??= this.seedAll().finally(() => (this.seeding = undefined));
+    const known = this.knownSeq(channel);
+    if (known !== undefined) {
+      // A channel this instance follows: where it was a moment ago is known here, without a scan.
+      // Messages stored above it meanwhile (in flight when Redis went down) cost their writers a
+      // collision, which moves the counter past them.
+      return this.counter.seed(channel, known);
+    }
+    this.seeding ??= this.seedAllOnce().finally(() => (this.seeding = undefined));
     return this.seeding.then(async () => {
       if ((await this.counter.peek(channel)) === undefined) await this.counter.seed(channel, 0);
     });
+  }
+
+  /**
+   * The newest seq known here of a channel this instance follows (seen by its stream, or taken by
+   * this process); undefined when it does not follow the channel.
+   */
+  private knownSeq(channel: string): number | undefined {
+    const followed = this.followedSeq(channel);
+    return followed === undefined ? undefined : Math.max(followed, this.takenSeqs.get(channel) ?? 0);
+  }
+
+  /** Seeds every counter, or waits for the instance whose turn it is (and seeds alone if it does not finish). */
+  private async seedAllOnce(): Promise<void> {
+    const mine = randomUUID();
+    const turn = await this.counter.takeSeedTurn(mine, SEED_TURN_MS);
+    if (turn === mine) {
+      await this.seedAll();
+      await this.counter.markSeeded(mine, SEED_TURN_MS);
+      return;
+    }
+    for (const deadline = Date.now() + SEED_TURN_MS; turn !== undefined && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, SEED_POLL_MS));
+      if (await this.counter.seeded(turn)) return;
+    }
+    await this.seedAll();
   }
 
   private async seedAll(): Promise<void> {
@@ -503,9 +673,10 @@ export class MessageStore {
 
   /**
    * Deletes what count-based retention no longer keeps in the channels written since this
-   * process last trimmed. NOTE: FerretDB scans the whole collection for any delete and holds its
-   * write lock meanwhile, which stalls inserts: one instance at a time trims (a turn taken in
-   * Redis per interval), with one delete per `TRIM_CHANNELS_PER_DELETE` channels.
+   * process last trimmed. NOTE: FerretDB scans the whole collection for any delete, even one by
+   * `_id`, and holds its write lock meanwhile, which stalls inserts (at 10,000 messages, 1,000
+   * deletes by key took 53 s, one delete by range 0.5 s): one instance at a time trims (a turn
+   * taken in Redis per interval), with one delete by range per `TRIM_CHANNELS_PER_DELETE` channels.
    */
   private async trimByCount(written: Array<[string, number]>): Promise<void> {
     const { maxMessages } = this.retention;

@@ -50,7 +50,18 @@ export interface MongoRedisScalerOptions extends RedisConnectionOptions {
    * MongoDB.
    */
   recentMessages?: number;
-  /** Store reads (recoveries, gap fills, positions) run at once; the others queue. Default 4. */
+  /**
+   * Newest messages per channel that Redis keeps (besides MongoDB), from which an instance that
+   * starts following a channel (a restart, a scale-out) and the recoveries it serves are read
+   * instead of the store. Each channel's set expires after its last message, within 10 minutes
+   * (or the retention age, if shorter). 0 turns it off. Default 200.
+   */
+  recentInRedis?: number;
+  /**
+   * Store queries for ranges of history (recoveries, gap fills, the recent history of a newly
+   * followed channel) in flight at once; the ranges asked for meanwhile are merged into the next
+   * query. Position checks are bounded by it too. Default 4.
+   */
   maxConcurrentReads?: number;
   /** Largest number of messages of one channel written in one insert. Default 500. */
   maxBatchSize?: number;

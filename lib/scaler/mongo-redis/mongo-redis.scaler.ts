@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import mongoose, { type Connection } from 'mongoose';
 import { MessageNotEncodableError } from '../../errors/message-not-encodable.error.js';
+import { SssConfigurationError } from '../../errors/sss-configuration.error.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { SssMessages } from '../../sss.messages.js';
@@ -9,7 +10,7 @@ import { ReadLimiter } from '../read-limiter.js';
 import { RedisFanOut } from '../redis/redis-fan-out.js';
 import { validateRedisConnection } from '../redis/redis-connection.js';
 import { RedisSharedState } from '../redis/redis-shared-state.js';
-import { completeWireMessage, decodeWireMessage, encodeMessageRest } from '../redis/wire-message.js';
+import { completeWireMessage, decodeWireMessage, encodeMessageRest, wireJsonOf } from '../redis/wire-message.js';
 import type {
   HistorySince,
   Scaler,
@@ -23,17 +24,21 @@ import type {
 import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
 import { withinTimeout } from '../within-timeout.js';
 import { MessageStore, type StoredMessage } from './message.store.js';
+import { RedisRecentWindow } from './redis-recent-window.js';
 import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
 import { validateMongoConcerns } from './mongo-concerns.js';
 
-const GAP_FILL_BATCH = 1000;
+/** Seqs read by range at a time after a Redis outage. */
+const READ_ON_BATCH = 1000;
 /** The longest wait between two attempts to fill a gap. */
 const MAX_FILL_RETRY_MS = 2_000;
 /** Seqs older than this, before the age limit, are never closed: they may have expired. */
 const AGE_SAFETY_MARGIN_MS = 60_000;
 /** How long a health check waits for MongoDB to answer a ping. */
 const HEALTH_TIMEOUT_MS = 1_000;
+/** The longest a channel's recent messages stay in Redis after its last message. */
+const MAX_REDIS_WINDOW_TTL_MS = 600_000;
 
 /** A store read of one channel's history that recoveries share. */
 interface HistoryRead {
@@ -75,6 +80,7 @@ export class MongoRedisScaler implements Scaler {
   private readonly recentMessages: number;
   private readonly reads: ReadLimiter;
   private readonly fanOut: RedisFanOut;
+  private readonly window: RedisRecentWindow;
   private readonly ownsMongo: boolean;
   private readonly shared: RedisSharedState;
   /** Presence in Redis (see `RedisPresence`). */
@@ -93,12 +99,29 @@ export class MongoRedisScaler implements Scaler {
     if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
     validateRedisConnection('MongoRedisScaler', options);
     validateMongoConcerns(options);
+    const { recentInRedis } = options;
+    if (recentInRedis !== undefined && !(Number.isInteger(recentInRedis) && recentInRedis >= 0)) {
+      throw new SssConfigurationError(
+        SssMessages.invalidScalerOption(
+          'MongoRedisScaler',
+          'recentInRedis',
+          'a whole number of messages, 0 or more (0 turns the Redis window off)',
+          String(recentInRedis),
+        ),
+      );
+    }
     this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
     this.gapFillDelay = options.gapFillDelay ?? 1_000;
     this.gapTimeout = options.gapTimeout ?? 1_000;
     this.recentMessages = options.recentMessages ?? this.retention.maxMessages;
     this.reads = new ReadLimiter(options.maxConcurrentReads ?? 4);
     this.fanOut = new RedisFanOut(options, options.prefix ?? 'sss');
+    this.window = new RedisRecentWindow(
+      () => this.fanOut.publisher,
+      options.prefix ?? 'sss',
+      options.recentInRedis ?? 200,
+      Math.min(this.retention.maxAgeMs, MAX_REDIS_WINDOW_TTL_MS),
+    );
     this.ownsMongo = typeof options.mongo === 'string';
     this.shared = new RedisSharedState(
       'MongoRedisScaler',
@@ -136,7 +159,12 @@ export class MongoRedisScaler implements Scaler {
         writeConcern: { w: 'majority', ...this.options.writeConcern },
         readConcern: { level: this.options.readConcern ?? 'majority' },
       },
+      this.options.maxConcurrentReads ?? 4,
     );
+    this.store.followedSeq = (channel) => {
+      const stream = this.streams.get(channel);
+      return stream?.started ? stream.newestSeq : undefined;
+    };
     await this.store.createIndexes();
     await this.shared.start(this.fanOut.publisher, this.fanOut.sharded);
     this.trimTimer = setInterval(
@@ -169,11 +197,9 @@ export class MongoRedisScaler implements Scaler {
         exceptSocketId: options?.exceptSocketId,
         resolve: (position) => {
           resolve(position);
-          this.fanOut.publishStored(
-            channel,
-            completeWireMessage(position.seq, position.epoch, rest),
-            `${channel}#${position.seq}`,
-          );
+          const wireJson = completeWireMessage(position.seq, position.epoch, rest);
+          void this.window.add(channel, position.seq, wireJson);
+          this.fanOut.publishStored(channel, wireJson, `${channel}#${position.seq}`);
         },
         reject: (error) => {
           this.metrics.backendError('store');
@@ -281,13 +307,21 @@ export class MongoRedisScaler implements Scaler {
     this.listener?.onMessage(message);
   };
 
-  /** Reads the recent history of a newly followed channel into memory (best effort). */
+  /**
+   * Reads the recent history of a newly followed channel into memory (best effort): from Redis's
+   * window when it has any of it, else from the store.
+   */
   private async warmUp(stream: ChannelStream, upTo: number): Promise<void> {
     const after = Math.max(0, upTo - Math.min(this.recentMessages, this.retention.maxMessages));
     try {
-      const stored = await this.reads.run(() =>
-        this.requireStore().messagesBetween(stream.channel, after, upTo, upTo - after),
-      );
+      const epoch = stream.epoch;
+      const fromRedis = await this.window.tail(stream.channel, epoch, after, upTo);
+      if (this.streams.get(stream.channel) !== stream) return;
+      if (fromRedis.length > 0) {
+        if (stream.epoch === epoch) stream.addOlder(fromRedis);
+        return;
+      }
+      const stored = await this.requireStore().messagesBetween(stream.channel, after, upTo, upTo - after);
       if (this.streams.get(stream.channel) !== stream) return;
       // Only the run that joins up with what the stream delivered since it started.
       const older = stored.map((entry) => entry.message).filter((message) => message.epoch === stream.epoch);
@@ -366,25 +400,29 @@ export class MongoRedisScaler implements Scaler {
     after: number,
     upTo: number,
   ): Promise<ScalerMessage[] | 'out_of_retention'> {
+    const fromRedis = await this.window.range(channel, epoch, after, upTo);
+    if (fromRedis) return fromRedis;
     const store = this.requireStore();
     const startedAt = Date.now();
     // The message at `after` comes along: how old it is tells whether what follows may have expired.
     const from = Math.max(0, after - 1);
     for (let closed = false; ;) {
-      const stored = await this.reads.run(() => store.messagesBetween(channel, from, upTo, upTo - from));
-      const wanted = stored.filter((entry) => entry.message.seq > after);
-      const missing = missingSeqs(wanted, after, upTo);
+      const stored = await store.messagesBetween(channel, from, upTo, upTo - from);
+      let wanted = stored.filter((entry) => entry.message.seq > after);
+      let missing = missingSeqs(wanted, after, upTo);
       if (missing.length === 0) return wanted.map((entry) => entry.message);
       if (!this.closable(stored, missing, upTo)) return 'out_of_retention';
       if (closed) throw new StoreUnavailableError(SssMessages.storeHoles(channel));
-      // In flight or abandoned: give their publishers `gapTimeout` (no reads meanwhile), then close.
+      // In flight or abandoned: give their publishers `gapTimeout` (no reads meanwhile), then close
+      // them and read back by key what each holds (its message or the placeholder).
       const waited = Date.now() - startedAt;
-      if (waited < this.gapTimeout) {
-        await sleep(this.gapTimeout - waited);
-      } else {
-        await store.closeSeqs(channel, epoch, missing);
-        closed = true;
-      }
+      if (waited < this.gapTimeout) await sleep(this.gapTimeout - waited);
+      const held = (await store.closeAndRead(channel, epoch, missing)).filter((entry) => entry.message.epoch === epoch);
+      closed = true;
+      wanted = [...wanted, ...held].sort((a, b) => a.message.seq - b.message.seq);
+      missing = missingSeqs(wanted, after, upTo);
+      // Seqs held by documents of earlier versions (no key) take one more read by range.
+      if (missing.length === 0) return wanted.map((entry) => entry.message);
     }
   }
 
@@ -458,9 +496,9 @@ export class MongoRedisScaler implements Scaler {
   }
 
   /**
-   * Reads what the stream misses from the store and delivers it in order: the seqs before the
-   * first waiting message, or (`readOn`, after a Redis outage) everything after the last delivered
-   * one. Seqs still missing after `gapTimeout` are closed with placeholders.
+   * Fills what the stream misses and delivers it in order: the seqs before the first waiting
+   * message once they are missing for `gapTimeout` (closed with placeholders, read back by key),
+   * and (`readOn`, after a Redis outage) everything after the last delivered one, read by range.
    */
   private async fillGap(stream: ChannelStream, readOn = false, attempt = 0): Promise<void> {
     stream.gapTimer = undefined;
@@ -472,10 +510,21 @@ export class MongoRedisScaler implements Scaler {
     stream.filling = true;
     let retryIn: number | undefined;
     try {
-      // A seq missing for `gapTimeout` is closed first and read once: the read then finds either
-      // the placeholder or the message that won its seq. (No read before: FerretDB scans.)
-      if (this.waitedOut(stream)) await this.closeMissing(stream);
-      this.metrics.gapFilled(await this.readMissing(stream, readOn));
+      // A gap younger than `gapTimeout` is in flight: its messages come through Redis, and it
+      // costs no read. One that waited it out is closed, and what each of its seqs holds (the
+      // message that won it or the placeholder) is read back by key. Only after a Redis outage
+      // is the store read by range, from the last delivered message on.
+      let handed = 0;
+      if (this.waitedOut(stream)) {
+        // A gap wider than the history is read by range (what retention still has); a narrower
+        // one is closed, and read back by key.
+        handed +=
+          this.gapWidth(stream) >= this.retention.maxMessages
+            ? await this.readGap(stream)
+            : await this.closeMissing(stream);
+      }
+      if (this.streams.get(stream.channel) !== stream) return;
+      this.metrics.gapFilled(handed + (readOn ? await this.readOn(stream) : 0));
       if (this.streams.get(stream.channel) !== stream) return;
       if (stream.hasGap) retryIn = this.nextFill(stream);
     } catch (error) {
@@ -497,22 +546,23 @@ export class MongoRedisScaler implements Scaler {
     }
   }
 
-  /** Returns how many messages (placeholders included) it read back and handed to the stream. */
-  private async readMissing(stream: ChannelStream, readOn: boolean): Promise<number> {
+  /**
+   * After a Redis outage: reads what was stored after the last delivered message (published
+   * meanwhile, so never fanned out here) and hands it to the stream; returns how many messages
+   * (placeholders included) it handed over. Holes left by seqs still in flight are gaps like any
+   * other.
+   */
+  private async readOn(stream: ChannelStream): Promise<number> {
     const store = this.requireStore();
     let read = 0;
     for (;;) {
-      const firstAhead = stream.firstAheadSeq;
-      if (firstAhead === undefined && !readOn) return read;
-      const upTo = firstAhead === undefined ? Number.MAX_SAFE_INTEGER : firstAhead - 1;
-      if (upTo <= stream.lastSeq) return read;
       const after = stream.lastSeq;
-      const stored = await this.reads.run(() => store.messagesBetween(stream.channel, after, upTo, GAP_FILL_BATCH));
+      const stored = await store.messagesBetween(stream.channel, after, Number.MAX_SAFE_INTEGER, READ_ON_BATCH);
       if (this.streams.get(stream.channel) !== stream) return read;
       for (const entry of stored) stream.accept(entry.message, this.deliver);
       read += stored.length;
-      // A batch that stopped short of a seq means the rest is not stored yet.
-      if (stored.length < GAP_FILL_BATCH || stream.lastSeq === after) return read;
+      // On only while whole batches move the stream forward.
+      if (stream.lastSeq < after + READ_ON_BATCH) return read;
     }
   }
 
@@ -533,22 +583,55 @@ export class MongoRedisScaler implements Scaler {
 
   /** Whether the stream's gap is within retention and waited `gapTimeout`. */
   private waitedOut(stream: ChannelStream): boolean {
-    const firstAhead = stream.firstAheadSeq;
-    if (firstAhead === undefined || stream.gapSince === undefined) return false;
-    if (firstAhead - 1 - stream.lastSeq >= this.retention.maxMessages) return false;
+    if (stream.firstAheadSeq === undefined || stream.gapSince === undefined) return false;
     return Date.now() - stream.gapSince >= this.gapTimeout;
   }
 
-  /** Closes the seqs before the first waiting message with placeholders. */
-  private async closeMissing(stream: ChannelStream): Promise<void> {
+  /** How many seqs are missing before the first waiting message. */
+  private gapWidth(stream: ChannelStream): number {
+    return stream.firstAheadSeq === undefined ? 0 : stream.firstAheadSeq - 1 - stream.lastSeq;
+  }
+
+  /** Reads the seqs before the first waiting message by range and hands the stream what is stored. */
+  private async readGap(stream: ChannelStream): Promise<number> {
+    const after = stream.lastSeq;
+    const upTo = stream.firstAheadSeq! - 1;
+    const stored = await this.requireStore().messagesBetween(stream.channel, after, upTo, upTo - after);
+    if (this.streams.get(stream.channel) !== stream) return 0;
+    for (const entry of stored) stream.accept(entry.message, this.deliver);
+    return stored.length;
+  }
+
+  /**
+   * Closes the seqs before the first waiting message with placeholders and hands the stream what
+   * each holds, read back by key (no scan); returns how many it handed over.
+   */
+  private async closeMissing(stream: ChannelStream): Promise<number> {
+    const store = this.requireStore();
+    const last = stream.firstAheadSeq! - 1;
     const missing: number[] = [];
-    for (let seq = stream.lastSeq + 1; seq < stream.firstAheadSeq!; seq++) missing.push(seq);
-    await this.requireStore().closeSeqs(stream.channel, stream.epoch, missing);
+    for (let seq = stream.lastSeq + 1; seq <= last; seq++) missing.push(seq);
+    const epoch = stream.epoch;
+    const held = await store.closeAndRead(stream.channel, epoch, missing);
+    // What a seq holds now is final: the window gets it too (a message its publisher could not add).
+    for (const { message } of held) void this.window.add(stream.channel, message.seq, wireJsonOf(message));
+    if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) return 0;
+    for (const entry of held) if (entry.message.epoch === epoch) stream.accept(entry.message, this.deliver);
+    if (stream.lastSeq >= last) return held.length;
+    // Seqs held by documents of earlier versions (stored without a key): one read by range.
+    const after = stream.lastSeq;
+    const stored = await store.messagesBetween(stream.channel, after, last, last - after);
+    if (this.streams.get(stream.channel) !== stream) return held.length;
+    for (const entry of stored) stream.accept(entry.message, this.deliver);
+    return held.length + stored.length;
   }
 
   /** When to look at a remaining gap again, in ms; undefined when nothing is left to wait for. */
   private nextFill(stream: ChannelStream): number | undefined {
     const firstAhead = stream.firstAheadSeq!;
+    const waited = Date.now() - (stream.gapSince ?? Date.now());
+    // Young gaps are in flight, however wide (a publisher's big batch): they wait.
+    if (waited < this.gapTimeout) return this.gapTimeout - waited;
     if (firstAhead - 1 - stream.lastSeq >= this.retention.maxMessages) {
       // This instance fell behind by more than the history holds: subscribers see the jump and
       // re-subscribe, and are told what they cannot recover.
@@ -556,8 +639,7 @@ export class MongoRedisScaler implements Scaler {
       stream.skipGap(this.deliver);
       return stream.hasGap ? this.gapFillDelay : undefined;
     }
-    const waited = Date.now() - (stream.gapSince ?? Date.now());
-    return Math.max(0, this.gapTimeout - waited);
+    return this.gapFillDelay;
   }
 
   private requireStore(): MessageStore {

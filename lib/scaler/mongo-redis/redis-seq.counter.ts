@@ -69,6 +69,26 @@ export class RedisSeqCounter {
     return (await this.redis.set(`${this.prefix}:trim-turn`, '1', 'PX', intervalMs, 'NX')) === 'OK';
   }
 
+  /**
+   * Asks for the turn to seed every lost counter (Redis lost them all at once, and every instance
+   * finds out together); returns the id of whoever holds the turn (`id` when this caller got it).
+   */
+  async takeSeedTurn(id: string, ms: number): Promise<string | undefined> {
+    const key = `${this.prefix}:seed-turn`;
+    if ((await this.redis.set(key, id, 'PX', ms, 'NX')) === 'OK') return id;
+    return (await this.redis.get(key)) ?? undefined;
+  }
+
+  /** Says that the holder of turn `id` seeded every counter. */
+  async markSeeded(id: string, ms: number): Promise<void> {
+    await this.redis.set(`${this.prefix}:seed-done`, id, 'PX', ms);
+  }
+
+  /** Whether the holder of turn `id` seeded every counter. */
+  async seeded(id: string): Promise<boolean> {
+    return (await this.redis.get(`${this.prefix}:seed-done`)) === id;
+  }
+
   // The hash tag keeps a channel's keys in one Redis Cluster slot.
   private key(channel: string): string {
     return `${this.prefix}:hseq:{${channel}}`;

@@ -44,6 +44,15 @@ export function completeWireMessage(seq: number, epoch: string, rest: string): s
   return `{"s":${seq},"e":${JSON.stringify(epoch)},${rest}`;
 }
 
+/** The wire JSON of a sequenced message (or placeholder) read back from the store. */
+export function wireJsonOf(message: ScalerMessage): string {
+  const wire: WireMessage = { s: message.seq, e: message.epoch, c: message.channel, t: message.topic };
+  if (message.data !== undefined) wire.d = message.data;
+  if (message.exceptSocketId !== undefined) wire.x = message.exceptSocketId;
+  if (message.placeholder) wire.p = 1;
+  return JSON.stringify(wire);
+}
+
 /** A message from its wire JSON; undefined when the payload is not one. */
 export function decodeWireMessage(payload: string): ScalerMessage | undefined {
   let wire: WireMessage;

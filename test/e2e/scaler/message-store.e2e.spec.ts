@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import mongoose, { type Connection } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inject } from 'vitest';
 import type { ChannelPosition } from '../../../lib/protocol/frames.js';
 import { MessageStore } from '../../../lib/scaler/mongo-redis/message.store.js';
@@ -141,6 +141,24 @@ describe('MessageStore on a real store', () => {
     expect(await store.position(channel)).toMatchObject({ seq: 10 });
     const [next] = await writeMany(store, channel, 1);
     expect(next.position!.seq).toBe(11);
+  });
+
+  it('seeds every counter Redis lost with one read for all instances, and goes on without reusing a seq', async () => {
+    const writers = [storeWith(), storeWith(), storeWith()];
+    const channels = ['lost-a', 'lost-b', 'lost-c'];
+    for (const channel of channels) await writeMany(writers[0], channel, 5);
+    await redis.flushall();
+    const scans = vi.spyOn(MessageStore.prototype as unknown as { seedAll(): Promise<void> }, 'seedAll');
+    const results = await Promise.all(
+      writers.flatMap((store, which) => channels.map((channel) => writeMany(store, channel, 3, `after${which}`))),
+    );
+    expect(results.flat().filter((outcome) => outcome.error)).toEqual([]);
+    expect(scans).toHaveBeenCalledTimes(1);
+    for (const channel of channels) {
+      const stored = await messages().find({ c: channel }).sort({ s: 1 }).toArray();
+      expect(stored.filter((document) => document.p !== 1)).toHaveLength(14);
+      expect(stored.map((document) => document.s)).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
+    }
   });
 
   it('trims each channel to about maxMessages, oldest first', async () => {

@@ -141,10 +141,10 @@ describe('scaler streams on real servers', () => {
     expect(reads).not.toHaveBeenCalled();
   });
 
-  it('reads the store once for a newly followed channel and 100 concurrent recoveries of it', async () => {
-    const { scaler: publisher } = await historyScaler('direct');
+  it('reads the store once for a newly followed channel and 100 concurrent recoveries of it (no Redis window)', async () => {
+    const { scaler: publisher } = await historyScaler('direct', new Recorder(), { recentInRedis: 0 });
     for (let index = 1; index <= 30; index++) await publisher.publish('shared', 't', index);
-    const { scaler } = await historyScaler('direct');
+    const { scaler } = await historyScaler('direct', new Recorder(), { recentInRedis: 0 });
     const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
     // Following a channel reads its recent history once; the recoveries share that read.
     await scaler.subscribe('shared');
@@ -161,6 +161,60 @@ describe('scaler streams on real servers', () => {
     // What was read now sits in memory: the next recovery reads nothing.
     await scaler.historySince('shared', { epoch, seq: 7 });
     expect(reads).toHaveBeenCalledTimes(1);
+  });
+
+  it("takes a newly followed channel's recent history from Redis's window: recoveries need no store read", async () => {
+    const { scaler: publisher } = await historyScaler('direct');
+    for (let index = 1; index <= 30; index++) await publisher.publish('window', 't', index);
+    const { scaler } = await historyScaler('direct');
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    await scaler.subscribe('window');
+    const { epoch } = await scaler.position('window');
+    await mongoGate.down();
+    try {
+      const histories = await Promise.all(
+        Array.from({ length: 100 }, () => scaler.historySince('window', { epoch, seq: 5 })),
+      );
+      for (const history of histories) {
+        expect(history.recovered && history.messages.map((message) => message.data)).toEqual(
+          Array.from({ length: 25 }, (_, i) => i + 6),
+        );
+      }
+    } finally {
+      await mongoGate.up();
+    }
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('falls back to the store when the Redis window has a hole', async () => {
+    const { scaler: publisher } = await historyScaler('direct');
+    for (let index = 1; index <= 20; index++) await publisher.publish('holed', 't', index);
+    // Redis lost seq 10 of the window (a failed add): the store still has it.
+    const members = await redis.zrangebyscore(`${prefix}:recent:{holed}`, 10, 10);
+    expect(members).toHaveLength(1);
+    await redis.zrem(`${prefix}:recent:{holed}`, members[0]);
+    const { scaler } = await historyScaler('direct');
+    await scaler.subscribe('holed');
+    const { epoch } = await scaler.position('holed');
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    const history = await scaler.historySince('holed', { epoch, seq: 2 });
+    expect(history.recovered && history.messages.map((message) => message.data)).toEqual(
+      Array.from({ length: 18 }, (_, i) => i + 3),
+    );
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
+  it('seeds the counter of a followed channel that Redis lost from what it has seen, without a scan', async () => {
+    const { scaler, listener } = await historyScaler('direct');
+    await scaler.subscribe('flushed');
+    for (let index = 1; index <= 20; index++) await scaler.publish('flushed', 't', index);
+    await eventually(() => expect(listener.seqs('flushed')).toHaveLength(20));
+    await redis.flushall();
+    const scans = vi.spyOn(MessageStore.prototype as unknown as { seedAll(): Promise<void> }, 'seedAll');
+    const next = await scaler.publish('flushed', 't', 21);
+    expect(next.seq).toBe(21);
+    expect(scans).not.toHaveBeenCalled();
+    await eventually(() => expect(listener.seqs('flushed')).toEqual(Array.from({ length: 21 }, (_, i) => i + 1)));
   });
 
   it('never calls a position invalid when the store holds it, even if the seq counter was seeded too low', async () => {

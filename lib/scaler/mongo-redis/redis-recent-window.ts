@@ -1,0 +1,89 @@
+import type { RedisClient } from '../redis/redis-connection.js';
+import { decodeWireMessage } from '../redis/wire-message.js';
+import type { ScalerMessage } from '../scaler.interface.js';
+
+/**
+ * The newest stored messages of each channel, kept in Redis (a sorted set per channel, scored by
+ * seq, members being the messages' wire JSON): an instance that starts following a channel (a
+ * restart, a scale-out) and the recoveries it serves read them from Redis instead of the store.
+ * Only messages verifiably stored are added, so the window never disagrees with the store; it may
+ * lack some (a failed add, a Redis restart), and a read that finds a hole falls back to the store.
+ * Each set keeps at most `size` messages and expires `ttlMs` after its last message. Its key has
+ * the channel's hash tag, so that it shares a Redis Cluster slot with the channel's other keys.
+ */
+export class RedisRecentWindow {
+  constructor(
+    private readonly redis: () => RedisClient,
+    private readonly prefix: string,
+    private readonly size: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  get enabled(): boolean {
+    return this.size > 0;
+  }
+
+  /** Adds a stored message (best effort: a failure only means a later read goes to the store). */
+  add(channel: string, seq: number, wireJson: string): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    const key = this.keyOf(channel);
+    return this.redis()
+      .pipeline()
+      .zadd(key, seq, wireJson)
+      .zremrangebyrank(key, 0, -(this.size + 1))
+      .pexpire(key, this.ttlMs)
+      .exec()
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+
+  /**
+   * The messages of `epoch` with `after < seq <= upTo`, in order, when the window holds every one
+   * of them; undefined when it lacks any (or Redis does not answer).
+   */
+  async range(channel: string, epoch: string, after: number, upTo: number): Promise<ScalerMessage[] | undefined> {
+    if (!this.enabled || upTo <= after || upTo - after > this.size) return undefined;
+    const run = await this.read(channel, epoch, after, upTo);
+    if (!run || run.length !== upTo - after || run[0].seq !== after + 1) return undefined;
+    return run;
+  }
+
+  /** The longest run of consecutive messages of `epoch` that ends at `upTo` (after `after`). */
+  async tail(channel: string, epoch: string, after: number, upTo: number): Promise<ScalerMessage[]> {
+    if (!this.enabled || upTo <= after) return [];
+    const run = (await this.read(channel, epoch, Math.max(after, upTo - this.size), upTo)) ?? [];
+    let first = run.length;
+    while (first > 0 && run[first - 1].seq === (first === run.length ? upTo : run[first].seq - 1)) first--;
+    return run.slice(first);
+  }
+
+  /** The window's messages of `epoch` in `(after, upTo]`, one per seq, in order; undefined on error. */
+  private async read(
+    channel: string,
+    epoch: string,
+    after: number,
+    upTo: number,
+  ): Promise<ScalerMessage[] | undefined> {
+    let members: string[];
+    try {
+      members = await this.redis().zrangebyscore(this.keyOf(channel), `(${after}`, upTo);
+    } catch {
+      return undefined;
+    }
+    const messages: ScalerMessage[] = [];
+    for (const member of members) {
+      const message = decodeWireMessage(member);
+      if (!message || message.channel !== channel || message.epoch !== epoch) continue;
+      // One per seq (a seq added twice, e.g. read back after its publisher's add, is the same message).
+      if (messages.length > 0 && messages[messages.length - 1].seq === message.seq) continue;
+      messages.push(message);
+    }
+    return messages;
+  }
+
+  private keyOf(channel: string): string {
+    return `${this.prefix}:recent:{${channel}}`;
+  }
+}
