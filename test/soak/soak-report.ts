@@ -41,6 +41,13 @@ export function formatReport(result: SoakResult): string {
     spread('latency, acknowledged, all instances', publishes.latencyAll),
     spread('latency, survivors outside the store pause (failures incl.)', publishes.latencySurvivorsOutsidePause),
     row('failed on survivors outside the store pause', publishes.failedOnSurvivorsOutsidePause),
+    row(
+      'slowest of those (sent at s: ms)',
+      publishes.slowestSurvivors
+        .slice(0, 8)
+        .map((slow) => `${(slow.sentAt / 1000).toFixed(1)}: ${slow.ms}`)
+        .join(', '),
+    ),
     '',
     'Deliveries (every stream against every acknowledged publish)',
     row('delivered / expected', `${deliveries.total} / ${deliveries.expected}`),
@@ -78,7 +85,9 @@ export function formatReport(result: SoakResult): string {
     row('reconnect events', figures.clients.reconnectEvents),
     row('client error events (besides SEQUENCE_GAP)', JSON.stringify(figures.clients.errorsByCode)),
     row('client drops', recovery.drops),
-    spread('drop to next delivery', recovery.recovered),
+    spread('drop to next delivery (during the store pause: from its end)', recovery.recovered),
+    spread('drop to next delivery, from the drop even during the pause', recovery.recoveredRaw),
+    row('drops while the store was paused', recovery.dropsDuringPause),
     row('drops never followed by a delivery (counted in worst)', recovery.neverReceivedAgain),
     row('worst drop to next delivery', ms(recovery.worstMs)),
     row('drops too close to the end to judge', recovery.undecidedDrops),

@@ -163,6 +163,24 @@ describe('soak verdict', () => {
     expect(judge(result, DEFAULT_SOAK_OPTIONS).find((check) => check.name.startsWith('worst'))?.pass).toBe(false);
   });
 
+  it('times a drop during the store pause from the end of the pause, and reports the raw time beside it', () => {
+    const inPause = client(0, [2_000], [{ droppedAt: 2_000, deliveredAt: 6_500 }]);
+    const outside = client(1, [8_000], [{ droppedAt: 8_000, deliveredAt: 8_900 }]);
+    const result = figures([subscription([1, 2, 3, 4, 5].map((seq) => message(seq)))], {
+      clients: [inPause, outside],
+      storePause: { from: 1_500, to: 6_000 },
+      publishingEndedAt: 20_000,
+    });
+    expect(result.recovery).toMatchObject({ worstMs: 900, dropsDuringPause: 1 });
+    expect(result.recovery.recoveredRaw.max).toBe(4_500);
+    // Without the pause, the same drop counts from the drop.
+    const unpaused = figures([subscription([1, 2, 3, 4, 5].map((seq) => message(seq)))], {
+      clients: [inPause, outside],
+      publishingEndedAt: 20_000,
+    });
+    expect(unpaused.recovery).toMatchObject({ worstMs: 4_500, dropsDuringPause: 0 });
+  });
+
   it('excludes publishes during the store pause or on a killed instance from the survivors latency', () => {
     const publishes = published(3);
     publishes[1] = { ...publishes[1], settledAt: publishes[1].sentAt + 5_000 };
