@@ -3,8 +3,16 @@ import { CredentialRefresh, DEFAULT_REFRESH_OPTIONS } from '../../../lib/client/
 import { SssClientError } from '../../../lib/client/sss-client.error.js';
 
 describe('CredentialRefresh', () => {
-  beforeEach(() => vi.useFakeTimers());
-  afterEach(() => vi.useRealTimers());
+  beforeEach(() => {
+    vi.useFakeTimers();
+    // The backoff's jitter can draw a 0 ms delay (1 in 100 here), which fires within
+    // `advanceTimersByTimeAsync(0)`: a fixed draw keeps every retry pending for 50 ms.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
 
   function setup(getToken: () => string | Promise<string>, send: (credential: string) => Promise<void>) {
     const errors: SssClientError[] = [];
