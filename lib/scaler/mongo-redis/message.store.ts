@@ -6,6 +6,7 @@ import type { SssRetention } from '../../interfaces/sss-module-options.interface
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { SssMessages } from '../../sss.messages.js';
 import type { ScalerMessage } from '../scaler.interface.js';
+import { MergedRangeReader } from './merged-range-reader.js';
 import type { RedisSeqCounter } from './redis-seq.counter.js';
 
 /** A stored message; short field names keep documents and indexes small. */
@@ -15,7 +16,10 @@ interface MessageDocument {
    * written by earlier versions have an ObjectId here, and are found by `c` and `s` instead).
    */
   _id: string | mongo.ObjectId;
-  /** The message's identity, chosen before the insert: what was stored is read back by key and told apart by it. Placeholders have none. */
+  /**
+   * The message's identity, chosen before the insert: a key read back after a failed insert holds
+   * this message only if it holds this identity. Placeholders have none.
+   */
   i?: string;
   /** channel */
   c: string;
@@ -42,15 +46,6 @@ interface ChannelDocument {
   _id: string;
   e: string;
   s: number;
-}
-
-/** A range read waiting to go out with the next merged query. */
-interface RangeRead {
-  channel: string;
-  after: number;
-  upTo: number;
-  resolve(messages: StoredMessage[]): void;
-  reject(error: unknown): void;
 }
 
 /**
@@ -89,14 +84,14 @@ const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
 /** Lookups by key in flight at once for one read-back. */
 const KEY_READ_CONCURRENCY = 8;
-/** Channel ranges merged into one query at most. */
-const MAX_RANGES_PER_READ = 100;
 /** How often the channels written meanwhile have their seq bound raised and are trimmed to retention. */
 const BOUND_INTERVAL_MS = 5_000;
 /** How long one instance may take to seed every lost counter before the others seed themselves. */
 const SEED_TURN_MS = 10_000;
 /** How often an instance waiting for another's seeding looks whether it finished. */
 const SEED_POLL_MS = 50;
+/** How long an instance waits for the followers of a channel to seed its lost counter. */
+const FOLLOWER_SEED_WAIT_MS = 300;
 /** Channels trimmed by one delete. */
 const TRIM_CHANNELS_PER_DELETE = 100;
 /** Epochs remembered (they never change while the channel document exists). */
@@ -115,11 +110,9 @@ const MAX_CACHED_EPOCHS = 10_000;
  * stored (a failed insert, a crashed publisher) is closed with a placeholder under the same key,
  * so that exactly one of "the message" and "the placeholder" holds it and every instance agrees.
  *
- * Reads of known seqs (read-backs, closed gaps) go by key. Reads of
- * ranges (recoveries, gap fills, the recent history of a newly followed channel) are merged: the
- * ranges asked for while `maxConcurrentReads` queries run go together in the next one. On
- * FerretDB 1.x every query other than one `_id` scans the whole collection, so one query for many
- * ranges costs what one range costs.
+ * Reads of known seqs (read-backs, closed gaps) go by key. Reads of ranges (recoveries, catching
+ * up after a Redis outage, the recent history of a newly followed channel) are merged into few
+ * queries (`MergedRangeReader`, at most `maxConcurrentReads` at once).
  *
  * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
  * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
@@ -142,8 +135,10 @@ export class MessageStore {
   private epochBatch = new Map<string, { resolve: (epoch: string) => void; reject: (error: unknown) => void }>();
   private epochBatchTimer?: NodeJS.Immediate;
   private epochLookupRunning = false;
-  /** The read that seeds every lost counter, while it runs. */
-  private seeding?: Promise<void>;
+  /** The read that seeds every lost counter (here or by another instance), while it runs. */
+  private seeding?: Promise<boolean>;
+  /** A read of this process's own after another instance's seeding missed a counter. */
+  private ownSeeding?: Promise<void>;
   /** The last seq this process took per channel. */
   private readonly takenSeqs = new Map<string, number>();
   /**
@@ -151,10 +146,8 @@ export class MessageStore {
    * for a channel it does not follow.
    */
   followedSeq: (channel: string) => number | undefined = () => undefined;
-  /** Range reads waiting for the next merged query, and how many queries run. */
-  private rangeQueue: RangeRead[] = [];
-  private rangeReadsRunning = 0;
-  private rangeReadTimer?: NodeJS.Immediate;
+  /** Reads of ranges, merged into few queries (see `MergedRangeReader`). */
+  private readonly ranges: MergedRangeReader<MessageDocument>;
   /** Identities of this process's messages: a random prefix and a counter. */
   private readonly identityPrefix = randomUUID().slice(0, 13);
   private identityCount = 0;
@@ -175,6 +168,14 @@ export class MessageStore {
   ) {
     this.messagesName = `${prefix}_messages`;
     this.channelsName = `${prefix}_channels`;
+    this.ranges = new MergedRangeReader(
+      (ranges) =>
+        this.guard(() => {
+          const clauses = ranges.map(({ channel, after, upTo }) => ({ c: channel, s: { $gt: after, $lte: upTo } }));
+          return this.messages.find(clauses.length === 1 ? clauses[0] : { $or: clauses }).toArray();
+        }),
+      maxConcurrentReads,
+    );
   }
 
   /** Waits for the connection and creates the indexes the order and the retention rely on. */
@@ -188,9 +189,7 @@ export class MessageStore {
   async close(error: Error): Promise<void> {
     clearInterval(this.boundsTimer);
     this.boundsTimer = undefined;
-    clearImmediate(this.rangeReadTimer);
-    this.rangeReadTimer = undefined;
-    for (const read of this.rangeQueue.splice(0)) read.reject(error);
+    this.ranges.close(error);
     await this.raiseBounds();
     rejectAll(
       this.queue.splice(0).map((queued) => queued.write),
@@ -239,13 +238,9 @@ export class MessageStore {
    * Stored messages (and placeholders) with `after < seq <= min(upTo, after + limit)`, in order.
    * Ranges asked for together (or while other reads run) go out in one query.
    */
-  messagesBetween(channel: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> {
-    const last = Math.min(upTo, after + limit);
-    if (last <= after) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.rangeQueue.push({ channel, after, upTo: last, resolve, reject });
-      this.scheduleRangeRead();
-    });
+  async messagesBetween(channel: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> {
+    const documents = await this.ranges.read(channel, after, Math.min(upTo, after + limit));
+    return this.guard(async () => documents.map(toStoredMessage));
   }
 
   /**
@@ -458,48 +453,6 @@ export class MessageStore {
     return found;
   }
 
-  private scheduleRangeRead(): void {
-    if (this.rangeReadTimer || this.rangeReadsRunning >= this.maxConcurrentReads) return;
-    // After the current turn of the event loop: the ranges asked for in it go out together.
-    this.rangeReadTimer = setImmediate(() => void this.readRanges());
-  }
-
-  /** One query for the waiting ranges (up to `MAX_RANGES_PER_READ`); each gets its own messages. */
-  private async readRanges(): Promise<void> {
-    this.rangeReadTimer = undefined;
-    if (this.rangeQueue.length === 0 || this.rangeReadsRunning >= this.maxConcurrentReads) return;
-    const batch = this.rangeQueue.splice(0, MAX_RANGES_PER_READ);
-    this.rangeReadsRunning += 1;
-    try {
-      const clauses = batch.map(({ channel, after, upTo }) => ({ c: channel, s: { $gt: after, $lte: upTo } }));
-      const documents = await this.guard(() =>
-        this.messages.find(clauses.length === 1 ? clauses[0] : { $or: clauses }).toArray(),
-      );
-      const byChannel = new Map<string, MessageDocument[]>();
-      for (const document of documents) {
-        const list = byChannel.get(document.c);
-        if (list) list.push(document);
-        else byChannel.set(document.c, [document]);
-      }
-      for (const list of byChannel.values()) list.sort((a, b) => a.s - b.s);
-      for (const read of batch) {
-        try {
-          const inRange = (byChannel.get(read.channel) ?? []).filter(
-            (document) => document.s > read.after && document.s <= read.upTo,
-          );
-          read.resolve(inRange.map(toStoredMessage));
-        } catch (error) {
-          read.reject(asStoreError(error, this.logger));
-        }
-      }
-    } catch (error) {
-      for (const read of batch) read.reject(error);
-    } finally {
-      this.rangeReadsRunning -= 1;
-      if (this.rangeQueue.length > 0) this.scheduleRangeRead();
-    }
-  }
-
   /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
   private async takeSeqs(channel: string, count: number): Promise<ChannelPosition> {
     const epoch = await this.epochOf(channel);
@@ -596,7 +549,7 @@ export class MessageStore {
    * FerretDB, done by one instance (a turn taken in Redis) while the others wait for it, and once
    * per process however many channels and callers need it.
    */
-  private seedCounter(channel: string): Promise<void> {
+  private async seedCounter(channel: string): Promise<void> {
     const known = this.knownSeq(channel);
     if (known !== undefined) {
       // A channel this instance follows: where it was a moment ago is known here, without a scan.
@@ -604,10 +557,37 @@ export class MessageStore {
       // collision, which moves the counter past them.
       return this.counter.seed(channel, known);
     }
+    // The instances that follow the channel seed it from memory as soon as Redis is back
+    // (`reseedFollowed`): a moment's wait for them saves a scan.
+    for (let waited = 0; waited < FOLLOWER_SEED_WAIT_MS; waited += SEED_POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, SEED_POLL_MS));
+      if ((await this.counter.peek(channel)) !== undefined) return;
+    }
     this.seeding ??= this.seedAllOnce().finally(() => (this.seeding = undefined));
-    return this.seeding.then(async () => {
+    return this.seeding.then(async (readHere) => {
+      if ((await this.counter.peek(channel)) !== undefined) return;
+      // Another instance's read may have come before this counter was lost: read here too.
+      if (!readHere) {
+        this.ownSeeding ??= this.seedAll().finally(() => (this.ownSeeding = undefined));
+        await this.ownSeeding;
+      }
+      // Not in the store: nothing was ever stored under this channel.
       if ((await this.counter.peek(channel)) === undefined) await this.counter.seed(channel, 0);
     });
+  }
+
+  /**
+   * Seeds the counters Redis lost of the channels this instance follows, from what it has seen
+   * of them (`SET NX`: a counter that exists is kept). Called when the Redis connection comes
+   * back, so that instances that do not follow a channel find its counter there.
+   */
+  async reseedFollowed(channels: Iterable<string>): Promise<void> {
+    const seeds: Array<Promise<void>> = [];
+    for (const channel of channels) {
+      const known = this.knownSeq(channel);
+      if (known !== undefined) seeds.push(this.counter.seed(channel, known));
+    }
+    await Promise.all(seeds);
   }
 
   /**
@@ -619,20 +599,24 @@ export class MessageStore {
     return followed === undefined ? undefined : Math.max(followed, this.takenSeqs.get(channel) ?? 0);
   }
 
-  /** Seeds every counter, or waits for the instance whose turn it is (and seeds alone if it does not finish). */
-  private async seedAllOnce(): Promise<void> {
+  /**
+   * Seeds every counter, or waits for the instance whose turn it is (and seeds alone if it does
+   * not finish); resolves with whether this process read the store itself.
+   */
+  private async seedAllOnce(): Promise<boolean> {
     const mine = randomUUID();
     const turn = await this.counter.takeSeedTurn(mine, SEED_TURN_MS);
     if (turn === mine) {
       await this.seedAll();
       await this.counter.markSeeded(mine, SEED_TURN_MS);
-      return;
+      return true;
     }
     for (const deadline = Date.now() + SEED_TURN_MS; turn !== undefined && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, SEED_POLL_MS));
-      if (await this.counter.seeded(turn)) return;
+      if (await this.counter.seeded(turn)) return false;
     }
     await this.seedAll();
+    return true;
   }
 
   private async seedAll(): Promise<void> {

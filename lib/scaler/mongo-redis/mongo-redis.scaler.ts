@@ -487,6 +487,11 @@ export class MongoRedisScaler implements Scaler {
 
   /** After a Redis reconnect: what was published meanwhile never arrived; read every channel on. */
   private catchUpAll(): void {
+    // If Redis came back empty, the counters of the channels followed here are seeded from memory
+    // before anyone needs them (an instance that does not follow a channel would scan the store).
+    void this.store
+      ?.reseedFollowed(this.streams.keys())
+      .catch((error: Error) => this.logger.warn(`reseeding counters: ${error.message}`));
     for (const stream of this.streams.values()) {
       if (!stream.started) continue;
       clearTimeout(stream.gapTimer);
@@ -581,7 +586,7 @@ export class MongoRedisScaler implements Scaler {
     }
   }
 
-  /** Whether the stream's gap is within retention and waited `gapTimeout`. */
+  /** Whether the stream has waited `gapTimeout` for the seqs before its first waiting message. */
   private waitedOut(stream: ChannelStream): boolean {
     if (stream.firstAheadSeq === undefined || stream.gapSince === undefined) return false;
     return Date.now() - stream.gapSince >= this.gapTimeout;

@@ -14,9 +14,16 @@ if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 `;
 
+// Ends the seeding turn `ARGV[1]` if it still holds it.
+const RELEASE_TURN_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 interface CounterCommands {
   sssTakeSeqs(key: string, count: number): Promise<number | null>;
   sssRaiseSeq(key: string, atLeast: number): Promise<number>;
+  sssReleaseTurn(key: string, id: string): Promise<number>;
 }
 
 /**
@@ -36,6 +43,7 @@ export class RedisSeqCounter {
   ) {
     redis.defineCommand('sssTakeSeqs', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     redis.defineCommand('sssRaiseSeq', { numberOfKeys: 1, lua: RAISE_SCRIPT });
+    redis.defineCommand('sssReleaseTurn', { numberOfKeys: 1, lua: RELEASE_TURN_SCRIPT });
     this.redis = redis as RedisClient & CounterCommands;
   }
 
@@ -79,14 +87,19 @@ export class RedisSeqCounter {
     return (await this.redis.get(key)) ?? undefined;
   }
 
-  /** Says that the holder of turn `id` seeded every counter. */
+  /**
+   * Says that the holder of turn `id` seeded every counter, and ends the turn: a later loss
+   * starts a seeding of its own.
+   */
   async markSeeded(id: string, ms: number): Promise<void> {
-    await this.redis.set(`${this.prefix}:seed-done`, id, 'PX', ms);
+    // A key per turn: turns may follow each other closely, and each waiter asks about its own.
+    await this.redis.set(`${this.prefix}:seed-done:${id}`, '1', 'PX', ms);
+    await this.redis.sssReleaseTurn(`${this.prefix}:seed-turn`, id);
   }
 
   /** Whether the holder of turn `id` seeded every counter. */
   async seeded(id: string): Promise<boolean> {
-    return (await this.redis.get(`${this.prefix}:seed-done`)) === id;
+    return (await this.redis.exists(`${this.prefix}:seed-done:${id}`)) === 1;
   }
 
   // The hash tag keeps a channel's keys in one Redis Cluster slot.

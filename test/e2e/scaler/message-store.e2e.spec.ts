@@ -161,6 +161,17 @@ describe('MessageStore on a real store', () => {
     }
   });
 
+  it('seeds a counter lost right after another seeding from the store too (never from 0)', async () => {
+    const [first, second] = [storeWith(), storeWith()];
+    await writeMany(first, 'again-a', 3);
+    await writeMany(second, 'again-b', 10);
+    await redis.del(`${prefix}:hseq:{again-a}`);
+    await writeMany(first, 'again-a', 1);
+    // Lost a moment later: the seeding above must not count for it.
+    await redis.del(`${prefix}:hseq:{again-b}`);
+    expect(await second.position('again-b')).toMatchObject({ seq: 10 });
+  });
+
   it('trims each channel to about maxMessages, oldest first', async () => {
     // A prefix of its own: trimming takes turns among the instances of one prefix.
     const store = storeWith(20, 5, `${prefix}t`);
