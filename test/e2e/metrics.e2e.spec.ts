@@ -246,6 +246,8 @@ describe('metrics on a real /metrics endpoint (Mongo + Redis)', () => {
       const response = await fetch(`http://127.0.0.1:${a.port}${path}`);
       return { status: response.status, body: (await response.json()) as HealthBody };
     };
+    // The test before this one cut the Redis connections: it starts once they are back.
+    await eventually(async () => expect((await health()).status).toBe(200), 10_000);
     const up = await health();
     expect(up.status).toBe(200);
     expect(up.body.info?.sss).toMatchObject({ status: 'up', redis: { up: true }, store: { up: true } });
