@@ -104,7 +104,12 @@ async function withProcesses<T extends Sample | Sample[]>(
   const started: BenchProcess[] = [];
   try {
     const servers = await startServers(context, target, count, label, env, started);
-    const load = await BenchProcess.start('load', LOAD_GENERATOR_SCRIPT, { core: LOAD_CORE });
+    // The client scenario measures the load generator itself: profile it there.
+    const loadArgs =
+      context.config.cpuProfileDir && label.startsWith('client')
+        ? ['--cpu-prof', `--cpu-prof-dir=${context.config.cpuProfileDir}`, `--cpu-prof-name=load-${label}.cpuprofile`]
+        : [];
+    const load = await BenchProcess.start('load', LOAD_GENERATOR_SCRIPT, { core: LOAD_CORE, nodeArgs: loadArgs });
     started.push(load);
     const ours = [process.pid, ...(context.services?.pids ?? []), ...started.map((child) => child.pid)];
     const cpu = () => ({

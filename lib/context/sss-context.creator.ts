@@ -7,8 +7,7 @@ import {
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants.js';
 import { ApplicationConfig, ExternalContextCreator } from '@nestjs/core';
-import { isObservable, lastValueFrom } from 'rxjs';
-import type { SssHandler } from '../router/handler.registry.js';
+import type { SssGuardCheck, SssHandler } from '../router/handler.registry.js';
 import { SSS_CONTEXT_TYPE } from '../sss.constants.js';
 import { SssExceptionFiltersContext, type FilterInstances } from './sss-exception-filters.context.js';
 import { SssParamsFactory } from './sss-params.factory.js';
@@ -24,8 +23,9 @@ const GUARD_CHECK_METADATA = 'sss:guard-check';
  * Nest's public `ExternalContextCreator` (as for GraphQL resolvers), exception filters from
  * `SssExceptionFiltersContext`, which keeps a failure a failure whatever a filter returns.
  *
- * Args of the handler it returns are `[socket, payload, request, pattern]`; the handler resolves
- * with the method's result (an Observable's last value) or rejects with what the client is told.
+ * Args of the handler it returns are `[socket, payload, request, pattern]`; the handler returns the
+ * method's result, or a Promise or an Observable of it (its last value counts), and throws or
+ * rejects with what the client is told.
  */
 @Injectable()
 export class SssContextCreator {
@@ -57,7 +57,8 @@ export class SssContextCreator {
       SSS_CONTEXT_TYPE,
     ) as SssHandler;
     if (exceptions.isEmpty) return pipeline;
-    return (...args: unknown[]) => pipeline(...args).catch((error: unknown) => exceptions.handle(error, args));
+    return (...args: unknown[]) =>
+      (pipeline(...args) as Promise<unknown>).catch((error: unknown) => exceptions.handle(error, args));
   }
 
   /**
@@ -66,7 +67,7 @@ export class SssContextCreator {
    * threw (`ForbiddenException` for a `false`). The method, its pipes and interceptors do not run.
    * `undefined` when no guard applies. Args are `[socket, query, request, pattern]`.
    */
-  createGuardCheck(instance: object, method: Method, methodName: string): SssHandler | undefined {
+  createGuardCheck(instance: object, method: Method, methodName: string): SssGuardCheck | undefined {
     if (!this.applies('guards', instance.constructor as Type, method)) return undefined;
     // NOTE: the pipeline is built around a stand-in that carries the method's metadata (guards, and
     // whatever `Reflector` reads from `context.getHandler()`), so that the guards decide exactly as
@@ -85,7 +86,7 @@ export class SssContextCreator {
       undefined,
       { guards: true, interceptors: false, filters: false },
       SSS_CONTEXT_TYPE,
-    ) as SssHandler;
+    ) as SssGuardCheck;
   }
 
   /** Whether enhancers of a kind apply to a method: global ones (app or request scoped) or declared. */
@@ -108,7 +109,8 @@ export class SssContextCreator {
   /**
    * A method with no guard, interceptor, pipe or filter anywhere (global ones included) and no
    * custom param decorator is called directly with its params: what the pipeline would do, without
-   * its promises and contexts. `undefined` when something applies.
+   * its promises and contexts (a plain result stays plain; the router settles Promises and
+   * Observables as the pipeline would). `undefined` when something applies.
    */
   private createDirect(instance: object, method: Method, methodName: string): SssHandler | undefined {
     const classRef = instance.constructor as Type;
@@ -130,22 +132,18 @@ export class SssContextCreator {
       SSS_CONTEXT_TYPE,
     );
     const params = getParamsMetadata(this.externalContextCreator.getContextModuleKey(classRef)) ?? [];
-    return (...args: unknown[]): Promise<unknown> => {
-      try {
-        if (argsLength === 0) return settle(method.apply(instance, args));
-        const callArgs = new Array<unknown>(argsLength).fill(undefined);
-        let deferred = false;
-        for (const param of params) {
-          const value = (param.extractValue as Method)(...args);
-          callArgs[param.index] = value;
-          deferred ||= isThenable(value);
-        }
-        // The pipeline awaits every param (e.g. a Promise a session guard left in `locals`).
-        if (deferred) return Promise.all(callArgs).then((values) => settle(method.apply(instance, values)));
-        return settle(method.apply(instance, callArgs));
-      } catch (error) {
-        return Promise.reject(error);
+    if (argsLength === 0) return (...args: unknown[]): unknown => method.apply(instance, args);
+    return (...args: unknown[]): unknown => {
+      const callArgs = new Array<unknown>(argsLength).fill(undefined);
+      let deferred = false;
+      for (const param of params) {
+        const value = (param.extractValue as Method)(...args);
+        callArgs[param.index] = value;
+        deferred ||= isThenable(value);
       }
+      // The pipeline awaits every param (e.g. a Promise a session guard left in `locals`).
+      if (deferred) return Promise.all(callArgs).then((values) => method.apply(instance, values));
+      return method.apply(instance, callArgs);
     };
   }
 }
@@ -158,13 +156,4 @@ function isThenable(value: unknown): boolean {
 
 function hasEntries(entries: unknown): boolean {
   return Array.isArray(entries) && entries.length > 0;
-}
-
-/** What the pipeline resolves with: a Promise's value, an Observable's last value. */
-function settle(result: unknown): Promise<unknown> {
-  if (isObservable(result)) return lastValueFrom(result);
-  if (result instanceof Promise) {
-    return result.then((value: unknown) => (isObservable(value) ? lastValueFrom(value) : value));
-  }
-  return Promise.resolve(result);
 }

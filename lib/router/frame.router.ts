@@ -21,9 +21,9 @@ import { SSS_METRICS, SSS_RESOLVED_OPTIONS } from '../sss.constants.js';
 import { SssMessages } from '../sss.messages.js';
 import { SssError } from '../errors/sss.error.js';
 import { toErrorFrame } from './error-frame.mapper.js';
-import { HandlerRegistry, type SssHandler } from './handler.registry.js';
+import { HandlerRegistry, isDeferred, settleResult, type SssHandler } from './handler.registry.js';
 import { HandlerTimeouts } from './handler-timeouts.js';
-import { exceedsJsonDepth } from './json-depth.js';
+import { exceedsDepth, exceedsJsonDepth } from './json-depth.js';
 
 type Frame = Record<string, unknown>;
 
@@ -85,7 +85,7 @@ export class FrameRouter {
         SssMessages.rateLimited(this.options.limits.messagesPerSecond),
       );
     }
-    if (exceedsJsonDepth(text, MAX_FRAME_DEPTH)) {
+    if (exceedsDepth(fields, MAX_FRAME_DEPTH)) {
       return this.fail(socket, validId, ErrorCode.BadFrame, SssMessages.tooDeep(MAX_FRAME_DEPTH));
     }
     switch (fields.t) {
@@ -155,7 +155,7 @@ export class FrameRouter {
       return this.fail(socket, id, ErrorCode.UnknownTopic, SssMessages.unknownTopic(kind, topic));
     }
     const request: SssMessageRequest = { kind, topic };
-    const handlerName = `@${kind === 'ask' ? 'OnAsk' : 'OnTell'}('${topic}') ${source.name}`;
+    const handlerName = () => `@${kind === 'ask' ? 'OnAsk' : 'OnTell'}('${topic}') ${source.name}`;
     const startedAt = this.metrics.enabled ? performance.now() : 0;
     this.run(
       source.handler,
@@ -205,7 +205,7 @@ export class FrameRouter {
       this.answer(
         socket,
         toErrorFrame(id, error, this.logger),
-        `@Channel('${matched.route.pattern}') ${matched.route.name}`,
+        () => `@Channel('${matched.route.pattern}') ${matched.route.name}`,
       );
     };
     this.run(
@@ -244,9 +244,10 @@ export class FrameRouter {
   }
 
   /**
-   * Runs a handler (Observables already resolve to their last value) with a time limit: exactly
-   * one of `onResult` and `onError` is called, `onError` with TIMEOUT when the limit passes first
-   * (a later result is then discarded).
+   * Runs a handler with a time limit: exactly one of `onResult` and `onError` is called, with the
+   * result (an Observable's last value) or what the handler threw or rejected with; `onError` with
+   * TIMEOUT when the limit passes first (a later result is then discarded). A plain value returned
+   * by a handler called directly is answered at once: no Promise, no clock.
    */
   private run(
     handler: SssHandler,
@@ -254,17 +255,18 @@ export class FrameRouter {
     onResult: (result: unknown) => void,
     onError: (error: unknown) => void,
   ): void {
+    let returned: unknown;
+    try {
+      returned = handler(...args);
+    } catch (error) {
+      return this.settle(() => onError(error));
+    }
+    if (!isDeferred(returned)) return this.settle(() => onResult(returned));
     const timeoutMs = this.options.limits.handlerTimeout;
     const pending = this.timeouts.start(() =>
       onError(new SssError(ErrorCode.Timeout, SssMessages.handlerTimeout(timeoutMs))),
     );
-    let running: Promise<unknown>;
-    try {
-      running = handler(...args);
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running
+    settleResult(returned)
       .then(
         (result) => {
           if (this.timeouts.finish(pending)) onResult(result);
@@ -277,18 +279,28 @@ export class FrameRouter {
       .catch((error: unknown) => this.logger.error(describeError(error)));
   }
 
+  /** Calls what answers a handler's outcome; nothing it throws may escape the router. */
+  private settle(answer: () => void): void {
+    try {
+      answer();
+    } catch (error) {
+      this.logger.error(describeError(error));
+    }
+  }
+
   /**
    * Sends the answer to a request. A result that JSON cannot encode (a BigInt, a circular
    * reference, a throwing `toJSON`, a value too deep for the stack) becomes INTERNAL_ERROR, logged
    * once per handler so that a hot handler cannot flood the log.
    */
-  private answer(socket: SssSocket, frame: ResponseFrame | AckFrame | ErrorFrame, handlerName: string): void {
+  private answer(socket: SssSocket, frame: ResponseFrame | AckFrame | ErrorFrame, describeHandler: () => string): void {
     let text: string;
     try {
       text = JSON.stringify(frame);
       // Newer V8 versions encode any depth without a RangeError; clients' parsers may not.
       if (exceedsJsonDepth(text, MAX_RESULT_DEPTH)) throw new RangeError(SssMessages.tooDeep(MAX_RESULT_DEPTH));
     } catch (error) {
+      const handlerName = describeHandler();
       if (!this.unencodableReported.has(handlerName)) {
         this.unencodableReported.add(handlerName);
         this.logger.error(

@@ -1,15 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import { match, type MatchFunction } from 'path-to-regexp';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { SssMessages } from '../sss.messages.js';
 
-/** A gateway method wrapped in Nest's enhancer pipeline; args are `[socket, payload, request, pattern]`. */
-export type SssHandler = (...args: unknown[]) => Promise<unknown>;
+/**
+ * A gateway method wrapped in Nest's enhancer pipeline; args are `[socket, payload, request, pattern]`.
+ * It returns the result, or a Promise or an Observable of it (the Observable's last value counts):
+ * a method with no enhancers is called directly, and a plain value it returns needs no Promise.
+ */
+export type SssHandler = (...args: unknown[]) => unknown;
+
+/** Whether what a handler returned must be waited for: a Promise (any thenable) or an Observable. */
+export function isDeferred(returned: unknown): boolean {
+  return isObservable(returned) || typeof (returned as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** What a handler returned, as a Promise of its result: a Promise's value, an Observable's last value. */
+export function settleResult(returned: unknown): Promise<unknown> {
+  if (isObservable(returned)) return lastValueFrom(returned);
+  return Promise.resolve(returned).then((value) => (isObservable(value) ? lastValueFrom(value) : value));
+}
+
+/** A `@Channel` method's guards alone: resolves when they allow, rejects with what they threw. */
+export type SssGuardCheck = (...args: unknown[]) => Promise<unknown>;
 
 /** Where a handler came from, for error messages. */
 export interface HandlerSource {
   handler: SssHandler;
   /** `@Channel` methods: their guards alone, to re-check a live subscription; absent when none apply. */
-  guards?: SssHandler;
+  guards?: SssGuardCheck;
   /** `Class.method` */
   name: string;
 }

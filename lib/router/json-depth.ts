@@ -32,3 +32,21 @@ export function exceedsJsonDepth(text: string, maxDepth: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than `maxDepth` (a top-level array
+ * or object is level 1): what `exceedsJsonDepth` tells of its text, read from the value instead.
+ * It visits each array and object once, stopping at the first one too deep, so it recurses at most
+ * `maxDepth` + 1 levels whatever the value; strings cost nothing, however long.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (maxDepth <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) if (exceedsDepth(item, maxDepth - 1)) return true;
+    return false;
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) if (exceedsDepth(fields[key], maxDepth - 1)) return true;
+  return false;
+}

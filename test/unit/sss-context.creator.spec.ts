@@ -27,7 +27,7 @@ import {
   SssModule,
   type SssMessageRequest,
 } from '../../lib/index.js';
-import { HandlerRegistry, type SssHandler } from '../../lib/router/handler.registry.js';
+import { HandlerRegistry, settleResult, type SssHandler } from '../../lib/router/handler.registry.js';
 
 /** The socket a handler receives; these handlers only read its id. */
 const socket = { id: 'socket-1' };
@@ -159,7 +159,12 @@ function handlerOf(moduleRef: TestingModule, topic: string): SssHandler {
 
 function call(moduleRef: TestingModule, topic: string, payload?: unknown): Promise<unknown> {
   const request: SssMessageRequest = { kind: 'ask', topic };
-  return handlerOf(moduleRef, topic)(socket, payload, request, topic);
+  // As the router does: what the handler throws or returns, settled.
+  try {
+    return settleResult(handlerOf(moduleRef, topic)(socket, payload, request, topic));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -187,6 +192,9 @@ describe('SssContextCreator', () => {
       // Nothing awaited yet: only a direct call has run the method by now.
       expect(gateway.calls).toBe(1);
       expect(await pending).toBe(42);
+      // A plain result stays plain: the router answers it with no Promise and no clock.
+      const request: SssMessageRequest = { kind: 'ask', topic: 'value' };
+      expect(handlerOf(moduleRef, 'value')(socket, 21, request, 'value')).toBe(42);
     });
 
     it('resolves params, custom decorators and results as the pipeline does', async () => {
