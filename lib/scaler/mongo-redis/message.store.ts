@@ -41,7 +41,10 @@ interface MessageDocument {
   at: Date;
 }
 
-/** One document per channel: its epoch, and a lower bound of its last stored seq. */
+/**
+ * One document per channel: its epoch, and a lower bound of its last stored seq, raised only when
+ * age-based retention is about to delete the channel's newest stored message.
+ */
 interface ChannelDocument {
   _id: string;
   e: string;
@@ -84,8 +87,10 @@ const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
 /** Lookups by key in flight at once for one read-back. */
 const KEY_READ_CONCURRENCY = 8;
-/** How often the channels written meanwhile have their seq bound raised and are trimmed to retention. */
-const BOUND_INTERVAL_MS = 5_000;
+/** The most channel documents read one key at a time; more go in one `$in` query. */
+const MAX_KEY_LOOKUPS = 64;
+/** How often the channels written meanwhile are trimmed to `maxMessages` (one instance per interval). */
+const COUNT_TRIM_INTERVAL_MS = 5_000;
 /** How long one instance may take to seed every lost counter before the others seed themselves. */
 const SEED_TURN_MS = 10_000;
 /** How often an instance waiting for another's seeding looks whether it finished. */
@@ -116,6 +121,9 @@ const MAX_CACHED_EPOCHS = 10_000;
  *
  * The channel document holds the epoch, which outlives Redis, and a lower bound of the last stored
  * seq, which outlives age-based retention: the counter is seeded from it and the newest message.
+ * The newest stored message is the bound as long as it is stored, so the document is updated only
+ * when age-based retention is about to delete it (an idle channel), never on the write path: an
+ * update costs FerretDB 1.x a scan of the whole collection, even by `_id`.
  *
  * A process has one insert in flight at a time; what is queued meanwhile, of every channel, goes in
  * the next one, which batches writes under load. Everything on the hot path uses the driver directly (no casting).
@@ -124,9 +132,7 @@ export class MessageStore {
   /** Writes waiting for the insert in flight to finish; they go together in the next one. */
   private readonly queue: QueuedWrite[] = [];
   private writing = false;
-  /** The last seq taken per channel since the channel documents were last raised. */
-  private readonly bounds = new Map<string, number>();
-  private boundsTimer?: NodeJS.Timeout;
+  private countTrimTimer?: NodeJS.Timeout;
   /** Channels with messages beyond retention, and their last seq, waiting for this process's turn to trim. */
   private readonly untrimmed = new Map<string, number>();
   private readonly epochs = new Map<string, string>();
@@ -187,10 +193,10 @@ export class MessageStore {
 
   /** Stops the periodic work; what is queued is rejected with `error`. */
   async close(error: Error): Promise<void> {
-    clearInterval(this.boundsTimer);
-    this.boundsTimer = undefined;
+    clearInterval(this.countTrimTimer);
+    this.countTrimTimer = undefined;
     this.ranges.close(error);
-    await this.raiseBounds();
+    await this.trimByCount();
     rejectAll(
       this.queue.splice(0).map((queued) => queued.write),
       error,
@@ -204,9 +210,9 @@ export class MessageStore {
    */
   write(channel: string, write: PendingWrite): void {
     this.queue.push({ channel, write });
-    if (!this.boundsTimer) {
-      this.boundsTimer = setInterval(() => void this.raiseBounds(), BOUND_INTERVAL_MS);
-      this.boundsTimer.unref();
+    if (!this.countTrimTimer) {
+      this.countTrimTimer = setInterval(() => void this.trimByCount(), COUNT_TRIM_INTERVAL_MS);
+      this.countTrimTimer.unref();
     }
     if (!this.writing) void this.drain();
   }
@@ -283,9 +289,43 @@ export class MessageStore {
     });
   }
 
-  /** Deletes messages older than the retention age (count-based trimming happens on write). */
-  async trimByAge(): Promise<void> {
-    await this.messages.deleteMany({ at: { $lt: new Date(Date.now() - this.retention.maxAgeMs) } });
+  /**
+   * Deletes messages older than the retention age (one instance per `intervalMs`). A channel
+   * about to lose its newest stored message first has its channel document's bound raised to it,
+   * so that a counter Redis loses later is never seeded below a seq that was delivered: a channel
+   * whose counter is past the expiring messages keeps a newer one when the counter's own seq is
+   * stored (one lookup by key); any other channel is raised. Only idle channels cost an update.
+   */
+  async trimByAge(intervalMs: number): Promise<void> {
+    if (!(await this.counter.takeTrimTurn('age', intervalMs))) return;
+    const cutoff = new Date(Date.now() - this.retention.maxAgeMs);
+    const expiring = new Map<string, number>();
+    const old = this.messages.find({ at: { $lt: cutoff } }, { projection: { _id: 0, c: 1, s: 1 } });
+    for await (const { c, s } of old) expiring.set(c, Math.max(expiring.get(c) ?? 0, s));
+    if (expiring.size === 0) return;
+    const raised = await this.boundsToRaise(expiring);
+    if (raised.length > 0) {
+      const updates = raised.map(([channel, seq]) => ({
+        updateOne: { filter: { _id: channel }, update: { $max: { s: seq } } },
+      }));
+      // A bound that could not be raised keeps its messages until the next turn.
+      await this.channels.bulkWrite(updates, { ordered: false });
+    }
+    await this.messages.deleteMany({ at: { $lt: cutoff } });
+  }
+
+  /** Of channels and their newest expiring seq, those whose bound must be raised to it first. */
+  private async boundsToRaise(expiring: Map<string, number>): Promise<Array<[string, number]>> {
+    const channels = [...expiring.keys()];
+    const counters = await Promise.all(channels.map((channel) => this.counter.peek(channel)));
+    const ahead = new Map<string, string>();
+    channels.forEach((channel, index) => {
+      const taken = counters[index];
+      if (taken !== undefined && taken > expiring.get(channel)!) ahead.set(messageKey(channel, taken), channel);
+    });
+    const newer = await this.documentsByKey([...ahead.keys()]);
+    const covered = new Set([...newer.keys()].map((key) => ahead.get(key)));
+    return [...expiring].filter(([channel]) => !covered.has(channel));
   }
 
   private get messages(): mongo.Collection<MessageDocument> {
@@ -352,7 +392,9 @@ export class MessageStore {
       if (taken.length === 0) return;
       const outcome = await this.insert(taken.flatMap((group) => group.attempts));
       for (const { channel, position, attempts } of taken) {
-        this.bounds.set(channel, Math.max(this.bounds.get(channel) ?? 0, position.seq));
+        if (position.seq > this.retention.maxMessages) {
+          this.untrimmed.set(channel, Math.max(this.untrimmed.get(channel) ?? 0, position.seq));
+        }
         if (outcome.unknown) {
           // Whether they are stored cannot be told: not acknowledged. Stored ones still reach
           // subscribers (the order has them); missing ones are closed by whoever meets the gap.
@@ -439,18 +481,8 @@ export class MessageStore {
   }
 
   /** The documents under `keys`, by key, each looked up by `_id` alone (a few lookups at a time). */
-  private async documentsByKey(keys: string[]): Promise<Map<string, MessageDocument>> {
-    const found = new Map<string, MessageDocument>();
-    let next = 0;
-    const lookUp = async (): Promise<void> => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        const document = await this.messages.findOne({ _id: key });
-        if (document) found.set(key, document);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(KEY_READ_CONCURRENCY, keys.length) }, lookUp));
-    return found;
+  private documentsByKey(keys: string[]): Promise<Map<string, MessageDocument>> {
+    return byKey(this.messages, keys);
   }
 
   /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
@@ -496,28 +528,27 @@ export class MessageStore {
     const names = [...batch.keys()];
     let insertError: unknown;
     try {
-      const found = await this.readChannels(names);
-      const missing = names.filter((name) => !found.has(name));
-      if (missing.length > 0) {
-        const created = new Map(missing.map((name) => [name, randomUUID()]));
-        // Another instance may create some of them meanwhile, and an insert may fail in part:
-        // whatever the answer, what is stored decides.
-        insertError = await this.channels
-          .insertMany(
-            missing.map((name) => ({ _id: name, e: created.get(name)!, s: 0 })),
-            { ordered: false },
-          )
-          .then(
-            () => undefined,
-            (error: unknown) => error,
-          );
-        for (const [name, epoch] of await this.readChannels(missing)) {
-          found.set(name, epoch);
-          // Created here, so nothing was ever stored under it: its counter starts at 0 without
-          // the scan that seeds lost counters (NX: a counter someone already took from stays).
-          if (epoch === created.get(name)) await this.counter.seed(name, 0);
-        }
+      // Inserted first, read after: a new channel (the common case among lookups) costs no read,
+      // and an existing one a refused insert (cheap) and one read, as it would have anyway.
+      const created = new Map(names.map((name) => [name, randomUUID()]));
+      const documents = names.map((name) => ({ _id: name, e: created.get(name)!, s: 0 }));
+      // Every document acknowledged as inserted is ours. Otherwise (another instance created some,
+      // or an insert failed in part) what is stored decides, whatever the answer said.
+      const insertedAll = await this.channels.insertMany(documents, { ordered: false }).then(
+        (result) => result.acknowledged && result.insertedCount === documents.length,
+        (error: unknown) => {
+          insertError = error;
+          return false;
+        },
+      );
+      const found = insertedAll ? created : await this.readChannels(names);
+      const seeds: Array<Promise<void>> = [];
+      for (const [name, epoch] of found) {
+        // Created here, so nothing was ever stored under it: its counter starts at 0 without the
+        // scan that seeds lost counters (NX: a counter someone already took from stays).
+        if (epoch === created.get(name)) seeds.push(this.counter.seed(name, 0));
       }
+      await Promise.all(seeds);
       for (const [name, { resolve, reject }] of batch) {
         const epoch = found.get(name);
         if (epoch === undefined) {
@@ -537,8 +568,16 @@ export class MessageStore {
     }
   }
 
-  /** The epochs of the channels whose documents exist, by name. */
+  /**
+   * The epochs of the channels whose documents exist, by name: a few names by key, many in one
+   * `$in` query. FerretDB 1.x scans the whole collection for `$in`, even on `_id` (0.3 s at 10,000
+   * channels), and takes about 2 ms per lookup by key: the cheaper of the two.
+   */
   private async readChannels(names: string[]): Promise<Map<string, string>> {
+    if (names.length <= MAX_KEY_LOOKUPS) {
+      const documents = await byKey(this.channels, names);
+      return new Map([...documents].map(([name, document]) => [name, document.e]));
+    }
     const documents = await this.channels.find({ _id: { $in: names } }, { projection: { e: 1 } }).toArray();
     return new Map(documents.map((document) => [document._id, document.e]));
   }
@@ -640,34 +679,17 @@ export class MessageStore {
   }
 
   /**
-   * Raises the channel documents' seq bound to the last seq taken (best effort, one round trip
-   * for all channels written meanwhile): the bound seeds a lost counter, so it must never be above
-   * a seq that was taken, and recent enough that age-based retention never deletes past it.
-   */
-  private async raiseBounds(): Promise<void> {
-    if (this.bounds.size === 0 || !this.connection.db) return;
-    const written = [...this.bounds];
-    this.bounds.clear();
-    const updates = written.map(([channel, seq]) => ({
-      updateOne: { filter: { _id: channel }, update: { $max: { s: seq } } },
-    }));
-    await this.channels.bulkWrite(updates, { ordered: false }).catch(() => undefined);
-    await this.trimByCount(written);
-  }
-
-  /**
    * Deletes what count-based retention no longer keeps in the channels written since this
    * process last trimmed. NOTE: FerretDB scans the whole collection for any delete, even one by
    * `_id`, and holds its write lock meanwhile, which stalls inserts (at 10,000 messages, 1,000
    * deletes by key took 53 s, one delete by range 0.5 s): one instance at a time trims (a turn
    * taken in Redis per interval), with one delete by range per `TRIM_CHANNELS_PER_DELETE` channels.
+   * The newest `maxMessages` of a channel stay, so its newest stored message (its seq bound) does.
    */
-  private async trimByCount(written: Array<[string, number]>): Promise<void> {
+  private async trimByCount(): Promise<void> {
+    if (!this.connection.db || this.untrimmed.size === 0) return;
+    if (!(await this.counter.takeTrimTurn('count', COUNT_TRIM_INTERVAL_MS).catch(() => false))) return;
     const { maxMessages } = this.retention;
-    for (const [channel, seq] of written) {
-      if (seq > maxMessages) this.untrimmed.set(channel, Math.max(this.untrimmed.get(channel) ?? 0, seq));
-    }
-    if (this.untrimmed.size === 0 || !(await this.counter.takeTrimTurn(BOUND_INTERVAL_MS).catch(() => false))) return;
     const over = [...this.untrimmed];
     this.untrimmed.clear();
     for (let start = 0; start < over.length; start += TRIM_CHANNELS_PER_DELETE) {
@@ -714,6 +736,24 @@ function groupByChannel(batch: QueuedWrite[]): Map<string, PendingWrite[]> {
     else groups.set(channel, [write]);
   }
   return groups;
+}
+
+/** The documents of `collection` under `keys`, by key, each looked up by `_id` alone (a few at a time). */
+async function byKey<T extends { _id: unknown }>(
+  collection: mongo.Collection<T>,
+  keys: string[],
+): Promise<Map<string, mongo.WithId<T>>> {
+  const found = new Map<string, mongo.WithId<T>>();
+  let next = 0;
+  const lookUp = async (): Promise<void> => {
+    while (next < keys.length) {
+      const key = keys[next++];
+      const document = await collection.findOne({ _id: key } as mongo.Filter<T>);
+      if (document) found.set(key, document);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(KEY_READ_CONCURRENCY, keys.length) }, lookUp));
+  return found;
 }
 
 function rejectAll(writes: PendingWrite[], error: Error): void {

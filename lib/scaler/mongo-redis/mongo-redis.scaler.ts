@@ -167,9 +167,11 @@ export class MongoRedisScaler implements Scaler {
     };
     await this.store.createIndexes();
     await this.shared.start(this.fanOut.publisher, this.fanOut.sharded);
+    const ageTrimInterval = Math.ceil(Math.min(this.retention.maxAgeMs / 10, 60_000));
     this.trimTimer = setInterval(
-      () => void this.store?.trimByAge().catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
-      Math.min(this.retention.maxAgeMs / 10, 60_000),
+      () =>
+        void this.store?.trimByAge(ageTrimInterval).catch((error: Error) => this.logger.warn(`trim: ${error.message}`)),
+      ageTrimInterval,
     );
     this.trimTimer.unref();
   }

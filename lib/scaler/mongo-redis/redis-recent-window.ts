@@ -2,6 +2,19 @@ import type { RedisClient } from '../redis/redis-connection.js';
 import { decodeWireMessage } from '../redis/wire-message.js';
 import type { ScalerMessage } from '../scaler.interface.js';
 
+/** KEYS[1] the window; ARGV: seq, the message's wire JSON, the size, the TTL (ms). */
+const ADD_SCRIPT = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[3]) then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+interface WindowCommands {
+  sssWindowAdd(key: string, seq: number, wireJson: string, size: number, ttlMs: number): Promise<number>;
+}
+
 /**
  * The newest stored messages of each channel, kept in Redis (a sorted set per channel, scored by
  * seq, members being the messages' wire JSON): an instance that starts following a channel (a
@@ -23,16 +36,16 @@ export class RedisRecentWindow {
     return this.size > 0;
   }
 
-  /** Adds a stored message (best effort: a failure only means a later read goes to the store). */
+  /**
+   * Adds a stored message (best effort: a failure only means a later read goes to the store). One
+   * script per message: the add, the trim to `size` (only when over it) and the expiry.
+   */
   add(channel: string, seq: number, wireJson: string): Promise<void> {
     if (!this.enabled) return Promise.resolve();
-    const key = this.keyOf(channel);
-    return this.redis()
-      .pipeline()
-      .zadd(key, seq, wireJson)
-      .zremrangebyrank(key, 0, -(this.size + 1))
-      .pexpire(key, this.ttlMs)
-      .exec()
+    const client = this.redis() as RedisClient & Partial<WindowCommands>;
+    if (!client.sssWindowAdd) client.defineCommand('sssWindowAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
+    return (client as RedisClient & WindowCommands)
+      .sssWindowAdd(this.keyOf(channel), seq, wireJson, this.size, this.ttlMs)
       .then(
         () => undefined,
         () => undefined,

@@ -70,11 +70,12 @@ export class RedisSeqCounter {
   }
 
   /**
-   * Whether this process may trim now: one turn per `intervalMs` among all instances. One key for
-   * every channel (on a Redis Cluster it lives in the slot of its own name).
+   * Whether this process may trim now (by count or by age): one turn of each kind per `intervalMs`
+   * among all instances. One key for every channel (on a Redis Cluster it lives in the slot of its
+   * own name).
    */
-  async takeTrimTurn(intervalMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:trim-turn`, '1', 'PX', intervalMs, 'NX')) === 'OK';
+  async takeTrimTurn(kind: 'count' | 'age', intervalMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:trim-turn:${kind}`, '1', 'PX', intervalMs, 'NX')) === 'OK';
   }
 
   /**

@@ -40,11 +40,13 @@ export class TestSssCluster {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ channel, data }),
+        // A request caught by a worker's shutdown can go unanswered: it is not acknowledged.
+        signal: AbortSignal.timeout(5_000),
       });
       const body = (await response.json()) as { seq?: number };
       return { status: response.status, seq: body.seq };
     } catch {
-      // A worker that died or drained under the request: not acknowledged.
+      // A worker that died or drained under the request, or no answer in time: not acknowledged.
       return { status: 0 };
     }
   }

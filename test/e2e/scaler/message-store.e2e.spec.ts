@@ -45,11 +45,17 @@ describe('MessageStore on a real store', () => {
 
   const stores: MessageStore[] = [];
 
-  function storeWith(maxMessages = 10_000, maxBatchSize = 500, storePrefix = prefix): MessageStore {
+  function storeWith(
+    maxMessages = 10_000,
+    maxBatchSize = 500,
+    storePrefix = prefix,
+    maxAgeMs = 86_400_000,
+    on = connection,
+  ): MessageStore {
     const store = new MessageStore(
-      connection,
+      on,
       storePrefix,
-      { maxMessages, maxAgeMs: 86_400_000 },
+      { maxMessages, maxAgeMs },
       maxBatchSize,
       new RedisSeqCounter(redis, storePrefix),
     );
@@ -183,5 +189,55 @@ describe('MessageStore on a real store', () => {
       const stored = await messages(`${prefix}t`).find({ c: channel }).sort({ s: 1 }).toArray();
       expect(stored.map((document) => document.s)).toEqual(Array.from({ length: 20 }, (_, i) => 41 + i));
     }, 10_000);
+  });
+
+  it('raises the bound of a channel about to lose its newest message to age, and of no channel still written', async () => {
+    const agePrefix = `${prefix}a`;
+    const store = storeWith(10_000, 500, agePrefix, 1_000);
+    await store.createIndexes();
+    await writeMany(store, 'idle', 4);
+    await writeMany(store, 'active', 3);
+    await writeMany(store, 'crashed', 2);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await writeMany(store, 'active', 1);
+    // Two seqs taken by a publisher that died before storing them.
+    await redis.incrby(`${agePrefix}:hseq:{crashed}`, 2);
+    await store.trimByAge(1_000);
+    const left = await messages(agePrefix).find().toArray();
+    expect(left.map((document) => `${document.c}#${document.s}`)).toEqual(['active#4']);
+    const bounds = await connection
+      .db!.collection<{ _id: string; s: number }>(`${agePrefix}_channels`)
+      .find()
+      .sort({ _id: 1 })
+      .toArray();
+    expect(bounds.map((document) => [document._id, document.s])).toEqual([
+      ['active', 0],
+      ['crashed', 2],
+      ['idle', 4],
+    ]);
+    // Redis loses the counters: none starts again below what was stored.
+    await redis.del(`${agePrefix}:hseq:{idle}`, `${agePrefix}:hseq:{crashed}`, `${agePrefix}:hseq:{active}`);
+    const [idle] = await writeMany(store, 'idle', 1);
+    const [crashed] = await writeMany(store, 'crashed', 1);
+    const [active] = await writeMany(store, 'active', 1);
+    expect([idle.position?.seq, crashed.position?.seq, active.position?.seq]).toEqual([5, 3, 5]);
+  });
+
+  it('writes no channel document on the write path (an update costs FerretDB a scan of the collection)', async () => {
+    const watched = await mongoose
+      .createConnection(`${inject('mongoBaseUrl')}/store_${prefix}`, { monitorCommands: true })
+      .asPromise();
+    try {
+      const updates: string[] = [];
+      watched.getClient().on('commandStarted', (event) => {
+        if (['update', 'findAndModify'].includes(event.commandName)) updates.push(JSON.stringify(event.command));
+      });
+      const store = storeWith(10_000, 500, prefix, 86_400_000, watched);
+      for (let channel = 0; channel < 20; channel++) await writeMany(store, `quiet-${channel}`, 3);
+      await store.close(new Error('closed'));
+      expect(updates).toEqual([]);
+    } finally {
+      await watched.close();
+    }
   });
 });

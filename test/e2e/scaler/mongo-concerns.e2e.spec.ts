@@ -41,7 +41,8 @@ describe('MongoRedisScaler write and read concerns', () => {
   /** Publishes on a fresh prefix and recovers from the store; the commands sent meanwhile. */
   async function publishAndRecover(options: Partial<MongoRedisScalerOptions>): Promise<mongo.CommandStartedEvent[]> {
     const prefix = `c${randomUUID().slice(0, 6)}`;
-    const scaler = new MongoRedisScaler({ redis: redis.url, mongo: connection, prefix, ...options });
+    // No Redis window: the recovery reads the store.
+    const scaler = new MongoRedisScaler({ redis: redis.url, mongo: connection, prefix, recentInRedis: 0, ...options });
     scalers.push(scaler);
     await scaler.connect(idle);
     commands = [];

@@ -186,6 +186,19 @@ describe('scaler streams on real servers', () => {
     expect(reads).not.toHaveBeenCalled();
   });
 
+  it("keeps the newest recentInRedis messages of a channel in Redis's window, with an expiry", async () => {
+    const { scaler: publisher } = await historyScaler('direct', new Recorder(), { recentInRedis: 8 });
+    for (let index = 1; index <= 20; index++) await publisher.publish('kept', 't', index);
+    const key = `${prefix}:recent:{kept}`;
+    // The add follows the publish's acknowledgement.
+    await eventually(async () => {
+      const scored = await redis.zrange(key, '0', '-1', 'WITHSCORES');
+      const seqs = scored.filter((_, index) => index % 2 === 1).map(Number);
+      expect(seqs).toEqual(Array.from({ length: 8 }, (_, i) => i + 13));
+    });
+    expect(await redis.pttl(key)).toBeGreaterThan(0);
+  });
+
   it('falls back to the store when the Redis window has a hole', async () => {
     const { scaler: publisher } = await historyScaler('direct');
     for (let index = 1; index <= 20; index++) await publisher.publish('holed', 't', index);
