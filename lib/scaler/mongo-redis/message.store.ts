@@ -281,7 +281,10 @@ export class MessageStore {
   async closeAndRead(channel: string, epoch: string, seqs: number[]): Promise<StoredMessage[]> {
     await this.closeSeqs(channel, epoch, seqs);
     return this.guard(async () => {
-      const held = await this.documentsByKey(seqs.map((seq) => messageKey(channel, seq)));
+      const held = await byKey(
+        this.messages,
+        seqs.map((seq) => messageKey(channel, seq)),
+      );
       return [...held.values()]
         .filter((document) => document.c === channel)
         .sort((a, b) => a.s - b.s)
@@ -323,7 +326,7 @@ export class MessageStore {
       const taken = counters[index];
       if (taken !== undefined && taken > expiring.get(channel)!) ahead.set(messageKey(channel, taken), channel);
     });
-    const newer = await this.documentsByKey([...ahead.keys()]);
+    const newer = await byKey(this.messages, [...ahead.keys()]);
     const covered = new Set([...newer.keys()].map((key) => ahead.get(key)));
     return [...expiring].filter(([channel]) => !covered.has(channel));
   }
@@ -469,7 +472,10 @@ export class MessageStore {
       insertError = error;
     }
     try {
-      const held = await this.documentsByKey(documents.map((document) => document._id));
+      const held = await byKey(
+        this.messages,
+        documents.map((document) => document._id),
+      );
       for (const document of documents) {
         // The key may hold another writer's message or a placeholder: only our identity counts.
         if (held.get(document._id)?.i === document.i) stored.set(document.i, { epoch: document.e, seq: document.s });
@@ -478,11 +484,6 @@ export class MessageStore {
     } catch {
       return { stored, error: insertError, unknown: true };
     }
-  }
-
-  /** The documents under `keys`, by key, each looked up by `_id` alone (a few lookups at a time). */
-  private documentsByKey(keys: string[]): Promise<Map<string, MessageDocument>> {
-    return byKey(this.messages, keys);
   }
 
   /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
