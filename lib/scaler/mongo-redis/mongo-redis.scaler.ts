@@ -560,15 +560,11 @@ export class MongoRedisScaler implements Scaler {
    * other.
    */
   private async readOn(stream: ChannelStream): Promise<number> {
-    const store = this.requireStore();
     let read = 0;
     for (;;) {
       const after = stream.lastSeq;
-      const stored = await store.messagesBetween(stream.channel, after, Number.MAX_SAFE_INTEGER, READ_ON_BATCH);
-      if (this.streams.get(stream.channel) !== stream) return read;
-      for (const entry of stored) stream.accept(entry.message, this.deliver);
-      read += stored.length;
-      // On only while whole batches move the stream forward.
+      read += await this.readIntoStream(stream, after, Number.MAX_SAFE_INTEGER, READ_ON_BATCH);
+      // On only while whole batches move the stream forward (and the stream is still followed).
       if (stream.lastSeq < after + READ_ON_BATCH) return read;
     }
   }
@@ -600,10 +596,19 @@ export class MongoRedisScaler implements Scaler {
   }
 
   /** Reads the seqs before the first waiting message by range and hands the stream what is stored. */
-  private async readGap(stream: ChannelStream): Promise<number> {
+  private readGap(stream: ChannelStream): Promise<number> {
     const after = stream.lastSeq;
     const upTo = stream.firstAheadSeq! - 1;
-    const stored = await this.requireStore().messagesBetween(stream.channel, after, upTo, upTo - after);
+    return this.readIntoStream(stream, after, upTo, upTo - after);
+  }
+
+  /**
+   * Reads what is stored with `after < seq <= upTo` (at most `limit` seqs) and hands it to the
+   * stream, if the channel still follows it; returns how many messages (placeholders included) it
+   * handed over.
+   */
+  private async readIntoStream(stream: ChannelStream, after: number, upTo: number, limit: number): Promise<number> {
+    const stored = await this.requireStore().messagesBetween(stream.channel, after, upTo, limit);
     if (this.streams.get(stream.channel) !== stream) return 0;
     for (const entry of stored) stream.accept(entry.message, this.deliver);
     return stored.length;
@@ -627,10 +632,7 @@ export class MongoRedisScaler implements Scaler {
     if (stream.lastSeq >= last) return held.length;
     // Seqs held by documents of earlier versions (stored without a key): one read by range.
     const after = stream.lastSeq;
-    const stored = await store.messagesBetween(stream.channel, after, last, last - after);
-    if (this.streams.get(stream.channel) !== stream) return held.length;
-    for (const entry of stored) stream.accept(entry.message, this.deliver);
-    return held.length + stored.length;
+    return held.length + (await this.readIntoStream(stream, after, last, last - after));
   }
 
   /** When to look at a remaining gap again, in ms; undefined when nothing is left to wait for. */

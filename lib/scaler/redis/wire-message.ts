@@ -31,10 +31,12 @@ export function encodeMessageRest(
   dataJson: string | undefined,
   exceptSocketId?: string,
   publishedAt?: number,
+  placeholder = false,
 ): string {
   let rest = `"c":${JSON.stringify(channel)},"t":${JSON.stringify(topic)}`;
   if (dataJson !== undefined) rest += `,"d":${dataJson}`;
   if (exceptSocketId !== undefined) rest += `,"x":${JSON.stringify(exceptSocketId)}`;
+  if (placeholder) rest += `,"p":1`;
   if (publishedAt !== undefined) rest += `,"m":${publishedAt}`;
   return `${rest}}`;
 }
@@ -46,11 +48,16 @@ export function completeWireMessage(seq: number, epoch: string, rest: string): s
 
 /** The wire JSON of a sequenced message (or placeholder) read back from the store. */
 export function wireJsonOf(message: ScalerMessage): string {
-  const wire: WireMessage = { s: message.seq, e: message.epoch, c: message.channel, t: message.topic };
-  if (message.data !== undefined) wire.d = message.data;
-  if (message.exceptSocketId !== undefined) wire.x = message.exceptSocketId;
-  if (message.placeholder) wire.p = 1;
-  return JSON.stringify(wire);
+  const dataJson = message.data === undefined ? undefined : JSON.stringify(message.data);
+  const rest = encodeMessageRest(
+    message.channel,
+    message.topic,
+    dataJson,
+    message.exceptSocketId,
+    undefined,
+    message.placeholder === true,
+  );
+  return completeWireMessage(message.seq, message.epoch, rest);
 }
 
 /** A message from its wire JSON; undefined when the payload is not one. */
