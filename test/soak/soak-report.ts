@@ -48,6 +48,10 @@ export function formatReport(result: SoakResult): string {
         .map((slow) => `${(slow.sentAt / 1000).toFixed(1)}: ${slow.ms}`)
         .join(', '),
     ),
+    row(
+      `over ${result.options.maxPublishP99Ms} ms, by second sent (worst 5)`,
+      publishes.overLimitBySecond.map((over) => `${over.second} s: ${over.count}`).join(', ') || 'none',
+    ),
     '',
     'Deliveries (every stream against every acknowledged publish)',
     row('delivered / expected', `${deliveries.total} / ${deliveries.expected}`),
@@ -91,6 +95,15 @@ export function formatReport(result: SoakResult): string {
     row('drops never followed by a delivery (counted in worst)', recovery.neverReceivedAgain),
     row('worst drop to next delivery', ms(recovery.worstMs)),
     row('drops too close to the end to judge', recovery.undecidedDrops),
+    ...recovery.slowest
+      .slice(0, 3)
+      .map((slow) =>
+        row(
+          `  slow: client ${slow.client}, dropped at ${(slow.droppedAt / 1000).toFixed(1)} s`,
+          `${slow.ms} ms; re-subscribed after ${ms(slow.reconnectedAfterMs)}; first deliveries ` +
+            slow.firstDeliveries.map((first) => `${first.channel} ${ms(first.afterMs)} (seq ${first.seq})`).join(', '),
+        ),
+      ),
     '',
     'Instances and load generator',
     row('startup (spawn to READY)', times(result.startupMs)),

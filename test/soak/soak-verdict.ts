@@ -25,6 +25,8 @@ export interface SoakFigures {
     failedOnSurvivorsOutsidePause: number;
     /** The slowest of those: when each was sent (ms on the run's timeline) and how long it took. */
     slowestSurvivors: Array<{ sentAt: number; ms: number }>;
+    /** Of those, how many took longer than the p99 limit, by the second (on the run's timeline) they were sent in; the 5 worst seconds. */
+    overLimitBySecond: Array<{ second: number; count: number }>;
   };
   deliveries: {
     total: number;
@@ -90,9 +92,23 @@ export interface SoakFigures {
     /** Worst drop-to-next-delivery in ms, counting a drop never followed by a delivery as the time it waited. */
     worstMs: number | null;
     undecidedDrops: number;
-    /** The slowest recoveries: when the drop happened (ms since epoch) and how long it took. */
-    slowest: Array<{ droppedAt: number; ms: number }>;
+    /**
+     * The slowest recoveries: when the drop happened (ms on the run's timeline), how long it took,
+     * and what the client saw meanwhile (to tell a slow re-subscription from a stalled stream).
+     */
+    slowest: SlowRecovery[];
   };
+}
+
+/** One slow drop-to-next-delivery and what the client saw after the drop. */
+export interface SlowRecovery {
+  client: number;
+  droppedAt: number;
+  ms: number;
+  /** From the drop to the client's `reconnect` event (its re-subscriptions answered); null if none came. */
+  reconnectedAfterMs: number | null;
+  /** Per channel of the client: its first delivery after the drop, ms after the drop, and its seq. */
+  firstDeliveries: Array<{ channel: string; afterMs: number | null; seq: number | null }>;
 }
 
 export interface SoakCheck {
@@ -388,6 +404,16 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       // Failed publishes count here with the time they took to fail (a timeout as the timeout).
       latencySurvivorsOutsidePause: distribution(survivors.map((record) => record.settledAt! - record.sentAt)),
       failedOnSurvivorsOutsidePause: survivors.filter((record) => record.error !== undefined).length,
+      overLimitBySecond: Object.entries(
+        tally(
+          survivors
+            .filter((record) => record.settledAt! - record.sentAt > options.maxPublishP99Ms)
+            .map((record) => String(Math.floor(record.sentAt / 1000))),
+        ),
+      )
+        .map(([second, count]) => ({ second: Number(second), count }))
+        .sort((a, b) => b.count - a.count)
+        .slice(0, 5),
       slowestSurvivors: survivors
         .map((record) => ({ sentAt: Math.round(record.sentAt), ms: Math.round(record.settledAt! - record.sentAt) }))
         .sort((a, b) => b.ms - a.ms)
@@ -410,14 +436,41 @@ export function computeFigures(input: SoakVerdictInput): SoakFigures {
       worstMs: worstMs === null ? null : Math.round(worstMs),
       undecidedDrops,
       slowest: input.clients
-        .flatMap((client) => client.recoveries)
-        .map((recovery) => ({
+        .flatMap((client) => client.recoveries.map((recovery) => ({ client, recovery })))
+        .map(({ client, recovery }) => ({
+          client,
           droppedAt: recovery.droppedAt,
           ms: Math.round(recovery.deliveredAt - clockStart(recovery.droppedAt)),
         }))
         .sort((a, b) => b.ms - a.ms)
-        .slice(0, 20),
+        .slice(0, 20)
+        .map(({ client, droppedAt, ms }) => describeRecovery(client, droppedAt, ms, input.subscriptions)),
     },
+  };
+}
+
+function describeRecovery(
+  client: ClientRecord,
+  droppedAt: number,
+  ms: number,
+  subscriptions: SubscriptionRecord[],
+): SlowRecovery {
+  const reconnect = client.reconnects.find((event) => event.at >= droppedAt);
+  return {
+    client: client.index,
+    droppedAt: Math.round(droppedAt),
+    ms,
+    reconnectedAfterMs: reconnect ? Math.round(reconnect.at - droppedAt) : null,
+    firstDeliveries: subscriptions
+      .filter((subscription) => subscription.client === client.index)
+      .map((subscription) => {
+        const first = subscription.events.find((event) => event.type === 'msg' && event.at >= droppedAt);
+        return {
+          channel: subscription.channel,
+          afterMs: first ? Math.round(first.at - droppedAt) : null,
+          seq: first?.type === 'msg' ? first.seq : null,
+        };
+      }),
   };
 }
 
