@@ -15,6 +15,8 @@ export class ChannelStream {
   /** The newest delivered messages, contiguous, ending at `lastSeq`. */
   readonly recent: RecentMessages;
   gapTimer?: NodeJS.Timeout;
+  /** After a Redis reconnect: when to read on by range if nothing shows what was missed. */
+  catchUpTimer?: NodeJS.Timeout;
   /** When the current gap was first seen (ms since epoch); undefined without a gap. */
   gapSince?: number;
   filling = false;

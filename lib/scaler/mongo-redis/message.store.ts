@@ -593,9 +593,11 @@ export class MessageStore {
     const known = this.knownSeq(channel);
     if (known !== undefined) {
       // A channel this instance follows: where it was a moment ago is known here, without a scan.
-      // Messages stored above it meanwhile (in flight when Redis went down) cost their writers a
-      // collision, which moves the counter past them.
-      return this.counter.seed(channel, known);
+      // Raised, not set if missing: every follower raises it to what it saw or took, so that the
+      // seqs in flight when Redis went down are not handed out again (a collision costs its
+      // writer a read-back of its whole batch). Messages stored above all of that still collide,
+      // which moves the counter past them.
+      return this.counter.raise(channel, known);
     }
     // The instances that follow the channel seed it from memory as soon as Redis is back
     // (`reseedFollowed`): a moment's wait for them saves a scan.
@@ -618,14 +620,15 @@ export class MessageStore {
 
   /**
    * Seeds the counters Redis lost of the channels this instance follows, from what it has seen
-   * of them (`SET NX`: a counter that exists is kept). Called when the Redis connection comes
-   * back, so that instances that do not follow a channel find its counter there.
+   * or taken of them (raised, never lowered: a counter that is ahead is kept). Called when the
+   * Redis connection comes back, so that instances that do not follow a channel find its counter
+   * there.
    */
   async reseedFollowed(channels: Iterable<string>): Promise<void> {
     const seeds: Array<Promise<void>> = [];
     for (const channel of channels) {
       const known = this.knownSeq(channel);
-      if (known !== undefined) seeds.push(this.counter.seed(channel, known));
+      if (known !== undefined) seeds.push(this.counter.raise(channel, known));
     }
     await Promise.all(seeds);
   }

@@ -252,6 +252,7 @@ export class MongoRedisScaler implements Scaler {
     if (!stream) return;
     this.streams.delete(channel);
     clearTimeout(stream.gapTimer);
+    clearTimeout(stream.catchUpTimer);
     await this.fanOut.unsubscribe(channel);
   }
 
@@ -296,7 +297,10 @@ export class MongoRedisScaler implements Scaler {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.trimTimer);
-    for (const stream of this.streams.values()) clearTimeout(stream.gapTimer);
+    for (const stream of this.streams.values()) {
+      clearTimeout(stream.gapTimer);
+      clearTimeout(stream.catchUpTimer);
+    }
     this.streams.clear();
     await this.store?.close(new StoreUnavailableError(SssMessages.scalerClosed));
     await this.shared.close();
@@ -311,15 +315,15 @@ export class MongoRedisScaler implements Scaler {
 
   /**
    * Reads the recent history of a newly followed channel into memory (best effort): from Redis's
-   * window when it has any of it, else from the store.
+   * window when it holds a run up to where the stream starts, else from the store.
    */
   private async warmUp(stream: ChannelStream, upTo: number): Promise<void> {
     const after = Math.max(0, upTo - Math.min(this.recentMessages, this.retention.maxMessages));
     try {
       const epoch = stream.epoch;
-      const fromRedis = await this.window.tail(stream.channel, epoch, after, upTo);
+      const fromRedis = await this.windowRunUpTo(stream, epoch, after, upTo);
       if (this.streams.get(stream.channel) !== stream) return;
-      if (fromRedis.length > 0) {
+      if (fromRedis.length > 0 && fromRedis[fromRedis.length - 1].seq === upTo) {
         if (stream.epoch === epoch) stream.addOlder(fromRedis);
         return;
       }
@@ -335,6 +339,40 @@ export class MongoRedisScaler implements Scaler {
       this.logger.warn(`${stream.channel}: cannot read its recent history yet (${(error as Error).message})`);
     } finally {
       stream.warmUp = undefined;
+    }
+  }
+
+  /**
+   * The Redis window's newest run of messages in `(after, upTo]`, ending at `upTo` when it can.
+   * `upTo` is the last seq the counter handed out, and its message is usually still being stored:
+   * the window gets it within moments, so the read is repeated meanwhile. Seqs still missing after
+   * `gapTimeout` were abandoned (their publisher died): they are closed and read back by key, like
+   * any gap. The store is never read by range here (on FerretDB that decodes every stored
+   * message); an empty window (Redis restarted, or no window) answers at once.
+   */
+  private async windowRunUpTo(
+    stream: ChannelStream,
+    epoch: string,
+    after: number,
+    upTo: number,
+  ): Promise<ScalerMessage[]> {
+    const closeAt = Date.now() + this.gapTimeout;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      const run = await this.window.newestRun(stream.channel, epoch, after, upTo);
+      if (run.length === 0 || run[run.length - 1].seq === upTo) return run;
+      if (this.streams.get(stream.channel) !== stream) return [];
+      if (Date.now() >= closeAt) {
+        const missing: number[] = [];
+        for (let seq = run[run.length - 1].seq + 1; seq <= upTo; seq++) missing.push(seq);
+        const held = await this.requireStore().closeAndRead(stream.channel, epoch, missing);
+        for (const { message } of held) void this.window.add(stream.channel, message.seq, wireJsonOf(message));
+        for (const { message } of held) {
+          if (message.epoch !== epoch || message.seq !== run[run.length - 1].seq + 1) break;
+          run.push(message);
+        }
+        return run;
+      }
+      await sleep(Math.min(wait, closeAt - Date.now()));
     }
   }
 
@@ -487,19 +525,37 @@ export class MongoRedisScaler implements Scaler {
     }
   }
 
-  /** After a Redis reconnect: what was published meanwhile never arrived; read every channel on. */
+  /** After a Redis reconnect: what was published meanwhile never arrived here (see `catchUp`). */
   private catchUpAll(): void {
     // If Redis came back empty, the counters of the channels followed here are seeded from memory
     // before anyone needs them (an instance that does not follow a channel would scan the store).
     void this.store
       ?.reseedFollowed(this.streams.keys())
       .catch((error: Error) => this.logger.warn(`reseeding counters: ${error.message}`));
-    for (const stream of this.streams.values()) {
-      if (!stream.started) continue;
-      clearTimeout(stream.gapTimer);
-      stream.gapTimer = undefined;
-      void this.fillGap(stream, true);
+    for (const stream of this.streams.values()) if (stream.started) void this.catchUp(stream);
+  }
+
+  /**
+   * What a channel missed while Redis was away holds seqs taken before the subscription came
+   * back, so up to where the counter is now (`top`). The first message to arrive beyond one of
+   * them shows it as a gap, closed and read back by key like any other. Only when nothing beyond
+   * `top` arrived within `gapTimeout` (a channel gone quiet) is the store read by range from the
+   * last delivered message: on FerretDB a range read scans the whole collection, and every
+   * instance meets the outage at once.
+   */
+  private async catchUp(stream: ChannelStream): Promise<void> {
+    clearTimeout(stream.catchUpTimer);
+    let top: number;
+    try {
+      top = (await this.readPosition(stream.channel)).seq;
+    } catch {
+      return void this.fillGap(stream, true);
     }
+    if (this.closed || this.streams.get(stream.channel) !== stream) return;
+    stream.catchUpTimer = setTimeout(() => {
+      stream.catchUpTimer = undefined;
+      if (this.streams.get(stream.channel) === stream && stream.newestSeq < top) void this.fillGap(stream, true);
+    }, this.gapTimeout);
   }
 
   /**
@@ -615,24 +671,32 @@ export class MongoRedisScaler implements Scaler {
   }
 
   /**
-   * Closes the seqs before the first waiting message with placeholders and hands the stream what
-   * each holds, read back by key (no scan); returns how many it handed over.
+   * Hands the stream the seqs before the first waiting message; returns how many it handed over.
+   * First what Redis's window holds of them: stored messages whose fan-out this instance missed
+   * (while its subscription was coming back after a Redis restart, say), which costs the store
+   * nothing. The rest are closed with placeholders and read back by key: every instance that
+   * follows the channel meets the same gap, and on FerretDB even a read by key walks the table.
    */
   private async closeMissing(stream: ChannelStream): Promise<number> {
     const store = this.requireStore();
     const last = stream.firstAheadSeq! - 1;
-    const missing: number[] = [];
-    for (let seq = stream.lastSeq + 1; seq <= last; seq++) missing.push(seq);
     const epoch = stream.epoch;
+    const fromWindow = await this.window.held(stream.channel, epoch, stream.lastSeq, last);
+    if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) return 0;
+    for (const message of fromWindow) stream.accept(message, this.deliver);
+    const missing: number[] = [];
+    for (let seq = stream.lastSeq + 1; seq <= last; seq++) if (!stream.ahead.has(seq)) missing.push(seq);
+    if (missing.length === 0) return fromWindow.length;
     const held = await store.closeAndRead(stream.channel, epoch, missing);
     // What a seq holds now is final: the window gets it too (a message its publisher could not add).
     for (const { message } of held) void this.window.add(stream.channel, message.seq, wireJsonOf(message));
-    if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) return 0;
+    if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) return fromWindow.length;
     for (const entry of held) if (entry.message.epoch === epoch) stream.accept(entry.message, this.deliver);
-    if (stream.lastSeq >= last) return held.length;
+    const handed = fromWindow.length + held.length;
+    if (stream.lastSeq >= last) return handed;
     // Seqs held by documents of earlier versions (stored without a key): one read by range.
     const after = stream.lastSeq;
-    return held.length + (await this.readIntoStream(stream, after, last, last - after));
+    return handed + (await this.readIntoStream(stream, after, last, last - after));
   }
 
   /** When to look at a remaining gap again, in ms; undefined when nothing is left to wait for. */

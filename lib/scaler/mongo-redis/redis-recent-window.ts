@@ -63,13 +63,22 @@ export class RedisRecentWindow {
     return run;
   }
 
-  /** The longest run of consecutive messages of `epoch` that ends at `upTo` (after `after`). */
-  async tail(channel: string, epoch: string, after: number, upTo: number): Promise<ScalerMessage[]> {
+  /**
+   * The longest run of consecutive messages of `epoch` that ends at the newest one the window
+   * holds in `(after, upTo]` (empty when it holds none).
+   */
+  async newestRun(channel: string, epoch: string, after: number, upTo: number): Promise<ScalerMessage[]> {
     if (!this.enabled || upTo <= after) return [];
     const run = (await this.read(channel, epoch, Math.max(after, upTo - this.size), upTo)) ?? [];
-    let first = run.length;
-    while (first > 0 && run[first - 1].seq === (first === run.length ? upTo : run[first].seq - 1)) first--;
-    return run.slice(first);
+    let first = run.length - 1;
+    while (first > 0 && run[first - 1].seq === run[first].seq - 1) first--;
+    return run.slice(Math.max(0, first));
+  }
+
+  /** What the window holds of `epoch` in `(after, upTo]`, in order, maybe with holes; empty on error. */
+  async held(channel: string, epoch: string, after: number, upTo: number): Promise<ScalerMessage[]> {
+    if (!this.enabled || upTo <= after) return [];
+    return (await this.read(channel, epoch, after, upTo)) ?? [];
   }
 
   /** The window's messages of `epoch` in `(after, upTo]`, one per seq, in order; undefined on error. */

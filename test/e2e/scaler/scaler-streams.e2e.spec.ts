@@ -121,6 +121,29 @@ describe('scaler streams on real servers', () => {
     await eventually(() => expect(listener.seqs('outage')).toEqual([1, 2, 3, 4, 5, 6]), 10_000);
   });
 
+  it("after a Redis outage, fills what a busy channel missed from Redis's window: no store read", async () => {
+    const { scaler, listener } = await historyScaler('gate');
+    const { scaler: publisher } = await historyScaler('direct');
+    await scaler.subscribe('busy');
+    await publisher.publish('busy', 't', 1);
+    await eventually(() => expect(listener.seqs('busy')).toEqual([1]));
+    await redisGate.down();
+    for (let index = 2; index <= 6; index++) await publisher.publish('busy', 't', index);
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    const closes = vi.spyOn(MessageStore.prototype, 'closeAndRead');
+    await redisGate.up();
+    await eventually(async () => expect((await scaler.checkHealth()).redis.up).toBe(true));
+    // The channel goes on: what arrives shows the seqs it missed as a gap.
+    for (let index = 7; index <= 12; index++) {
+      await publisher.publish('busy', 't', index);
+      await sleep(50);
+    }
+    await eventually(() => expect(listener.seqs('busy')).toEqual(Array.from({ length: 12 }, (_, i) => i + 1)), 10_000);
+    await sleep(600); // past gapTimeout: no read on by range either
+    expect(reads).not.toHaveBeenCalled();
+    expect(closes).not.toHaveBeenCalled();
+  });
+
   it('serves a recovery from memory, without reading the store', async () => {
     const { scaler } = await historyScaler('direct');
     await scaler.subscribe('memory');
@@ -197,6 +220,49 @@ describe('scaler streams on real servers', () => {
       expect(seqs).toEqual(Array.from({ length: 8 }, (_, i) => i + 13));
     });
     expect(await redis.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('warms a newly followed channel up from the Redis window while its newest message is being stored', async () => {
+    const { scaler: publisher } = await historyScaler('direct');
+    let last = { epoch: '', seq: 0 };
+    for (let index = 1; index <= 20; index++) last = await publisher.publish('in-flight', 't', index);
+    // The next publish takes seq 21 at once and stores it a moment later: the counter is ahead of
+    // the window, as it nearly always is under load.
+    type Insert = (this: MessageStore, ...args: unknown[]) => Promise<unknown>;
+    const prototype = MessageStore.prototype as unknown as { insert: Insert };
+    const insert = prototype.insert;
+    vi.spyOn(prototype, 'insert').mockImplementation(async function (this: MessageStore, ...args: unknown[]) {
+      await sleep(150);
+      return insert.apply(this, args);
+    });
+    const late = publisher.publish('in-flight', 't', 21);
+    await eventually(async () => expect(await redis.get(`${prefix}:hseq:{in-flight}`)).toBe('21'));
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    const { scaler } = await historyScaler('direct');
+    await scaler.subscribe('in-flight');
+    expect((await late).seq).toBe(21);
+    const history = await scaler.historySince('in-flight', { epoch: last.epoch, seq: 5 });
+    expect(history.recovered && history.messages.map((message) => message.data)).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 6),
+    );
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('closes a newest seq abandoned by its publisher by key while warming up, without a range read', async () => {
+    const { scaler: publisher } = await historyScaler('direct');
+    let last = { epoch: '', seq: 0 };
+    for (let index = 1; index <= 20; index++) last = await publisher.publish('abandoned', 't', index);
+    // A publisher takes seq 21 and dies before storing it.
+    await redis.incrby(`${prefix}:hseq:{abandoned}`, 1);
+    const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
+    const { scaler } = await historyScaler('direct');
+    await scaler.subscribe('abandoned');
+    const history = await scaler.historySince('abandoned', { epoch: last.epoch, seq: 5 });
+    expect(history.recovered && history.messages.map((message) => message.placeholder ?? message.data)).toEqual([
+      ...Array.from({ length: 15 }, (_, i) => i + 6),
+      true,
+    ]);
+    expect(reads).not.toHaveBeenCalled();
   });
 
   it('falls back to the store when the Redis window has a hole', async () => {
