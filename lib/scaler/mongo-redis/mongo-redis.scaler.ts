@@ -364,9 +364,7 @@ export class MongoRedisScaler implements Scaler {
       if (Date.now() >= closeAt) {
         const missing: number[] = [];
         for (let seq = run[run.length - 1].seq + 1; seq <= upTo; seq++) missing.push(seq);
-        const held = await this.requireStore().closeAndRead(stream.channel, epoch, missing);
-        for (const { message } of held) void this.window.add(stream.channel, message.seq, wireJsonOf(message));
-        for (const { message } of held) {
+        for (const { message } of await this.closeAndKeep(stream.channel, epoch, missing)) {
           if (message.epoch !== epoch || message.seq !== run[run.length - 1].seq + 1) break;
           run.push(message);
         }
@@ -678,7 +676,6 @@ export class MongoRedisScaler implements Scaler {
    * follows the channel meets the same gap, and on FerretDB even a read by key walks the table.
    */
   private async closeMissing(stream: ChannelStream): Promise<number> {
-    const store = this.requireStore();
     const last = stream.firstAheadSeq! - 1;
     const epoch = stream.epoch;
     const fromWindow = await this.window.held(stream.channel, epoch, stream.lastSeq, last);
@@ -687,9 +684,7 @@ export class MongoRedisScaler implements Scaler {
     const missing: number[] = [];
     for (let seq = stream.lastSeq + 1; seq <= last; seq++) if (!stream.ahead.has(seq)) missing.push(seq);
     if (missing.length === 0) return fromWindow.length;
-    const held = await store.closeAndRead(stream.channel, epoch, missing);
-    // What a seq holds now is final: the window gets it too (a message its publisher could not add).
-    for (const { message } of held) void this.window.add(stream.channel, message.seq, wireJsonOf(message));
+    const held = await this.closeAndKeep(stream.channel, epoch, missing);
     if (this.streams.get(stream.channel) !== stream || stream.epoch !== epoch) return fromWindow.length;
     for (const entry of held) if (entry.message.epoch === epoch) stream.accept(entry.message, this.deliver);
     const handed = fromWindow.length + held.length;
@@ -697,6 +692,16 @@ export class MongoRedisScaler implements Scaler {
     // Seqs held by documents of earlier versions (stored without a key): one read by range.
     const after = stream.lastSeq;
     return handed + (await this.readIntoStream(stream, after, last, last - after));
+  }
+
+  /**
+   * Closes seqs with placeholders and reads back by key what each holds. What a seq holds now is
+   * final: the window gets it too (a message its publisher could not add).
+   */
+  private async closeAndKeep(channel: string, epoch: string, seqs: number[]): Promise<StoredMessage[]> {
+    const held = await this.requireStore().closeAndRead(channel, epoch, seqs);
+    for (const { message } of held) void this.window.add(channel, message.seq, wireJsonOf(message));
+    return held;
   }
 
   /** When to look at a remaining gap again, in ms; undefined when nothing is left to wait for. */
