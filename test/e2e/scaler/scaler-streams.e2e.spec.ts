@@ -108,27 +108,30 @@ describe('scaler streams on real servers', () => {
     expect(listener.messages.find((message) => message.seq === 1)?.data).toBe(1);
   });
 
-  it('reads back everything published while its Redis connection was down', async () => {
+  /**
+   * A subscriber behind the Redis gate gets seq 1 of `channel`; then the gate goes down and a
+   * publisher on direct Redis publishes 2..6, which the subscriber misses (the gate stays down).
+   */
+  async function missSeqsTwoToSix(channel: string) {
     const { scaler, listener } = await historyScaler('gate');
     const { scaler: publisher } = await historyScaler('direct');
-    await scaler.subscribe('outage');
-    await publisher.publish('outage', 't', 1);
-    await eventually(() => expect(listener.seqs('outage')).toEqual([1]));
+    await scaler.subscribe(channel);
+    await publisher.publish(channel, 't', 1);
+    await eventually(() => expect(listener.seqs(channel)).toEqual([1]));
     await redisGate.down();
-    for (let index = 2; index <= 6; index++) await publisher.publish('outage', 't', index);
+    for (let index = 2; index <= 6; index++) await publisher.publish(channel, 't', index);
+    return { scaler, listener, publisher };
+  }
+
+  it('reads back everything published while its Redis connection was down', async () => {
+    const { listener } = await missSeqsTwoToSix('outage');
     await sleep(200);
     await redisGate.up();
     await eventually(() => expect(listener.seqs('outage')).toEqual([1, 2, 3, 4, 5, 6]), 10_000);
   });
 
   it("after a Redis outage, fills what a busy channel missed from Redis's window: no store read", async () => {
-    const { scaler, listener } = await historyScaler('gate');
-    const { scaler: publisher } = await historyScaler('direct');
-    await scaler.subscribe('busy');
-    await publisher.publish('busy', 't', 1);
-    await eventually(() => expect(listener.seqs('busy')).toEqual([1]));
-    await redisGate.down();
-    for (let index = 2; index <= 6; index++) await publisher.publish('busy', 't', index);
+    const { scaler, listener, publisher } = await missSeqsTwoToSix('busy');
     const reads = vi.spyOn(MessageStore.prototype, 'messagesBetween');
     const closes = vi.spyOn(MessageStore.prototype, 'closeAndRead');
     await redisGate.up();
