@@ -82,6 +82,12 @@ describe('Redis and MongoDB options of the scalers', () => {
     [{ recentInRedis: -1 }, /recentInRedis must be a whole number of messages, 0 or more .*; got -1/],
     [{ recentInRedis: 2.5 }, /recentInRedis must be a whole number/],
     [{ recentInRedis: '100' }, /recentInRedis must be a whole number/],
+    [{ maxBatchSize: 0 }, /maxBatchSize must be a whole number of messages, 1 or more; got 0/],
+    [{ maxBatchSize: Number.NaN }, /maxBatchSize must be a whole number/],
+    [{ maxConcurrentReads: 0 }, /maxConcurrentReads must be a whole number of queries, 1 or more; got 0/],
+    [{ minInsertInterval: -1 }, /minInsertInterval must be a whole number of ms from 0 to 1000; got -1/],
+    [{ minInsertInterval: 5_000 }, /minInsertInterval must be a whole number of ms from 0 to 1000; got 5000/],
+    [{ minInsertInterval: '10' }, /minInsertInterval must be/],
   ])('MongoRedisScaler refuses %o', (options, message) => {
     const create = () => new MongoRedisScaler({ redis: 'redis://x:1', mongo: 'mongodb://x/y', ...options } as never);
     expect(create).toThrow(SssConfigurationError);

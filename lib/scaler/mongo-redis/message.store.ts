@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { mongo, type Connection } from 'mongoose';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
@@ -83,6 +84,13 @@ interface Attempt {
   document: MessageDocument & { _id: string; i: string };
 }
 
+/** Which messages of an insert are stored (by identity); `unknown` when even the read-back failed. */
+interface InsertOutcome {
+  stored: Map<string, ChannelPosition>;
+  error?: unknown;
+  unknown?: boolean;
+}
+
 const DUPLICATE_KEY = 11000;
 const MAX_WRITE_ATTEMPTS = 8;
 /** Lookups by key in flight at once for one read-back. */
@@ -132,6 +140,11 @@ export class MessageStore {
   /** Writes waiting for the insert in flight to finish; they go together in the next one. */
   private readonly queue: QueuedWrite[] = [];
   private writing = false;
+  /** An insert is in flight; `contended`: writes were queued meanwhile (the store is under load). */
+  private inserting = false;
+  private contended = false;
+  /** When the last batch started (`performance.now()`). */
+  private lastBatchAt = -Infinity;
   private countTrimTimer?: NodeJS.Timeout;
   /** Channels with messages beyond retention, and their last seq, waiting for this process's turn to trim. */
   private readonly untrimmed = new Map<string, number>();
@@ -171,6 +184,8 @@ export class MessageStore {
     private readonly concerns: mongo.CollectionOptions = {},
     /** Merged range reads in flight at once (see `MongoRedisScalerOptions.maxConcurrentReads`). */
     private readonly maxConcurrentReads = 4,
+    /** See `MongoRedisScalerOptions.minInsertInterval`. */
+    private readonly minInsertInterval = 0,
   ) {
     this.messagesName = `${prefix}_messages`;
     this.channelsName = `${prefix}_channels`;
@@ -210,6 +225,7 @@ export class MessageStore {
    */
   write(channel: string, write: PendingWrite): void {
     this.queue.push({ channel, write });
+    if (this.inserting) this.contended = true;
     if (!this.countTrimTimer) {
       this.countTrimTimer = setInterval(() => void this.trimByCount(), COUNT_TRIM_INTERVAL_MS);
       this.countTrimTimer.unref();
@@ -349,6 +365,13 @@ export class MessageStore {
     this.writing = true;
     try {
       while (this.queue.length > 0) {
+        // Under load, what comes within `minInsertInterval` goes in one batch: one insert and one
+        // Redis script for all of it. A lone write (a publisher that awaits each publish) never waits.
+        if (this.contended && this.queue.length < this.maxBatchSize) {
+          const wait = this.lastBatchAt + this.minInsertInterval - performance.now();
+          if (wait > 0) await delay(wait);
+        }
+        this.lastBatchAt = performance.now();
         const batch = this.queue.splice(0, this.maxBatchSize);
         try {
           await this.writeBatch(batch);
@@ -370,30 +393,18 @@ export class MessageStore {
     let remaining = groupByChannel(batch);
     let collided = new Set<string>();
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && remaining.size > 0; attempt++) {
-      const groups = await Promise.all(
-        [...remaining].map(async ([channel, writes]) => {
-          try {
-            // Colliding again: the counter may be behind what is stored (Redis lost increments
-            // in a failover); move it past the newest stored message.
-            if (attempt >= 2 && collided.has(channel)) {
-              // First to where this instance has seen the channel; if that is not enough, the store says.
-              const known = attempt === 2 ? this.knownSeq(channel) : undefined;
-              await this.counter.raise(channel, known ?? (await this.lastStoredSeq(channel)));
-            }
-            const position = await this.takeSeqs(channel, writes.length);
-            return { channel, position, attempts: this.buildAttempts(channel, writes, position) };
-          } catch (error) {
-            this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
-            rejectAll(writes, new StoreUnavailableError(SssMessages.storeFailed, error));
-            return undefined;
-          }
-        }),
-      );
-      const taken = groups.filter((group) => group !== undefined);
+      const taken = await this.takeAll(remaining, attempt >= 2 ? collided : new Set(), attempt === 2);
       remaining = new Map();
       collided = new Set();
       if (taken.length === 0) return;
-      const outcome = await this.insert(taken.flatMap((group) => group.attempts));
+      this.contended = false;
+      this.inserting = true;
+      let outcome: InsertOutcome;
+      try {
+        outcome = await this.insert(taken.flatMap((group) => group.attempts));
+      } finally {
+        this.inserting = false;
+      }
       for (const { channel, position, attempts } of taken) {
         if (position.seq > this.retention.maxMessages) {
           this.untrimmed.set(channel, Math.max(this.untrimmed.get(channel) ?? 0, position.seq));
@@ -454,9 +465,7 @@ export class MessageStore {
    * Inserts the documents and tells which are stored, by identity → position. After any error
    * the answer comes from reading their keys back; `unknown` when even that failed.
    */
-  private async insert(
-    attempts: Attempt[],
-  ): Promise<{ stored: Map<string, ChannelPosition>; error?: unknown; unknown?: boolean }> {
+  private async insert(attempts: Attempt[]): Promise<InsertOutcome> {
     const documents = attempts.map((entry) => entry.document);
     const stored = new Map<string, ChannelPosition>();
     let insertError: unknown;
@@ -486,20 +495,70 @@ export class MessageStore {
     }
   }
 
-  /** Takes `count` consecutive seqs: resolves with the epoch and the last of them. */
-  private async takeSeqs(channel: string, count: number): Promise<ChannelPosition> {
-    const epoch = await this.epochOf(channel);
-    let last = await this.counter.take(channel, count);
-    if (last === undefined) {
-      await this.seedCounter(channel);
-      last = await this.counter.take(channel, count);
-      if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
+  /**
+   * Takes the seqs of each channel's writes (one Redis script for all channels on a standalone
+   * Redis) and builds their documents. A channel that fails here has its writes rejected.
+   * @param raise channels that keep colliding: their counter may be behind what is stored (Redis
+   *   lost increments in a failover); it is moved past the newest stored message first
+   * @param raiseToKnown raise first to where this instance has seen the channel (else: the store says)
+   */
+  private async takeAll(
+    groups: Map<string, PendingWrite[]>,
+    raise: Set<string>,
+    raiseToKnown: boolean,
+  ): Promise<Array<{ channel: string; position: ChannelPosition; attempts: Attempt[] }>> {
+    const fail = (writes: PendingWrite[], error: unknown) => {
+      this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
+      rejectAll(writes, new StoreUnavailableError(SssMessages.storeFailed, error));
+    };
+    const ready: Array<{ channel: string; writes: PendingWrite[]; epoch: string }> = [];
+    await Promise.all(
+      [...groups].map(async ([channel, writes]) => {
+        try {
+          const epoch = await this.epochOf(channel);
+          if (raise.has(channel)) {
+            const known = raiseToKnown ? this.knownSeq(channel) : undefined;
+            await this.counter.raise(channel, known ?? (await this.lastStoredSeq(channel)));
+          }
+          ready.push({ channel, writes, epoch });
+        } catch (error) {
+          fail(writes, error);
+        }
+      }),
+    );
+    if (ready.length === 0) return [];
+    let lasts: Array<number | undefined>;
+    try {
+      lasts = await this.counter.takeMany(
+        ready.map((entry) => entry.channel),
+        ready.map((entry) => entry.writes.length),
+      );
+    } catch (error) {
+      for (const { writes } of ready) fail(writes, error);
+      return [];
     }
-    if (this.takenSeqs.size >= MAX_CACHED_EPOCHS && !this.takenSeqs.has(channel)) {
-      this.takenSeqs.delete(this.takenSeqs.keys().next().value!);
-    }
-    this.takenSeqs.set(channel, Math.max(this.takenSeqs.get(channel) ?? 0, last));
-    return { epoch, seq: last };
+    const taken = await Promise.all(
+      ready.map(async ({ channel, writes, epoch }, index) => {
+        try {
+          let last = lasts[index];
+          if (last === undefined) {
+            await this.seedCounter(channel);
+            last = await this.counter.take(channel, writes.length);
+            if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
+          }
+          if (this.takenSeqs.size >= MAX_CACHED_EPOCHS && !this.takenSeqs.has(channel)) {
+            this.takenSeqs.delete(this.takenSeqs.keys().next().value!);
+          }
+          this.takenSeqs.set(channel, Math.max(this.takenSeqs.get(channel) ?? 0, last));
+          const position = { epoch, seq: last };
+          return { channel, position, attempts: this.buildAttempts(channel, writes, position) };
+        } catch (error) {
+          fail(writes, error);
+          return undefined;
+        }
+      }),
+    );
+    return taken.filter((group) => group !== undefined);
   }
 
   /**

@@ -24,6 +24,7 @@ import type {
 import { NO_SCALER_METRICS, type ScalerHealth, type ScalerMetrics } from '../scaler-metrics.interface.js';
 import { withinTimeout } from '../within-timeout.js';
 import { MessageStore, type StoredMessage } from './message.store.js';
+import { OutgoingMessages } from './outgoing-messages.js';
 import { RedisRecentWindow } from './redis-recent-window.js';
 import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
@@ -39,6 +40,9 @@ const AGE_SAFETY_MARGIN_MS = 60_000;
 const HEALTH_TIMEOUT_MS = 1_000;
 /** The longest a channel's recent messages stay in Redis after its last message. */
 const MAX_REDIS_WINDOW_TTL_MS = 600_000;
+/** Default and largest `minInsertInterval` (ms). */
+const DEFAULT_INSERT_INTERVAL_MS = 10;
+const MAX_INSERT_INTERVAL_MS = 1_000;
 
 /** A store read of one channel's history that recoveries share. */
 interface HistoryRead {
@@ -81,6 +85,8 @@ export class MongoRedisScaler implements Scaler {
   private readonly reads: ReadLimiter;
   private readonly fanOut: RedisFanOut;
   private readonly window: RedisRecentWindow;
+  /** Stored messages on their way to the window and to subscribers. */
+  private readonly outgoing: OutgoingMessages;
   private readonly ownsMongo: boolean;
   private readonly shared: RedisSharedState;
   /** Presence in Redis (see `RedisPresence`). */
@@ -99,17 +105,22 @@ export class MongoRedisScaler implements Scaler {
     if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
     validateRedisConnection('MongoRedisScaler', options);
     validateMongoConcerns(options);
-    const { recentInRedis } = options;
-    if (recentInRedis !== undefined && !(Number.isInteger(recentInRedis) && recentInRedis >= 0)) {
-      throw new SssConfigurationError(
-        SssMessages.invalidScalerOption(
-          'MongoRedisScaler',
-          'recentInRedis',
-          'a whole number of messages, 0 or more (0 turns the Redis window off)',
-          String(recentInRedis),
-        ),
-      );
-    }
+    validateNumberOption(
+      options,
+      'recentInRedis',
+      0,
+      Infinity,
+      'a whole number of messages, 0 or more (0 turns the Redis window off)',
+    );
+    validateNumberOption(options, 'maxBatchSize', 1, Infinity, 'a whole number of messages, 1 or more');
+    validateNumberOption(options, 'maxConcurrentReads', 1, Infinity, 'a whole number of queries, 1 or more');
+    validateNumberOption(
+      options,
+      'minInsertInterval',
+      0,
+      MAX_INSERT_INTERVAL_MS,
+      `a whole number of ms from 0 to ${MAX_INSERT_INTERVAL_MS}`,
+    );
     this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
     this.gapFillDelay = options.gapFillDelay ?? 1_000;
     this.gapTimeout = options.gapTimeout ?? 1_000;
@@ -122,6 +133,7 @@ export class MongoRedisScaler implements Scaler {
       options.recentInRedis ?? 200,
       Math.min(this.retention.maxAgeMs, MAX_REDIS_WINDOW_TTL_MS),
     );
+    this.outgoing = new OutgoingMessages(this.window, this.fanOut);
     this.ownsMongo = typeof options.mongo === 'string';
     this.shared = new RedisSharedState(
       'MongoRedisScaler',
@@ -148,18 +160,20 @@ export class MongoRedisScaler implements Scaler {
       onPresence: (event) => this.listener?.onPresence(event),
       onReconnected: () => this.catchUpAll(),
     });
+    this.window.defineCommands();
     const prefix = this.options.prefix ?? 'sss';
     this.store = new MessageStore(
       this.mongo,
       prefix,
       this.retention,
       this.options.maxBatchSize ?? 500,
-      new RedisSeqCounter(this.fanOut.publisher, prefix),
+      new RedisSeqCounter(this.fanOut.publisher, prefix, !this.fanOut.sharded),
       {
         writeConcern: { w: 'majority', ...this.options.writeConcern },
         readConcern: { level: this.options.readConcern ?? 'majority' },
       },
       this.options.maxConcurrentReads ?? 4,
+      this.options.minInsertInterval ?? DEFAULT_INSERT_INTERVAL_MS,
     );
     this.store.followedSeq = (channel) => {
       const stream = this.streams.get(channel);
@@ -200,8 +214,7 @@ export class MongoRedisScaler implements Scaler {
         resolve: (position) => {
           resolve(position);
           const wireJson = completeWireMessage(position.seq, position.epoch, rest);
-          void this.window.add(channel, position.seq, wireJson);
-          this.fanOut.publishStored(channel, wireJson, `${channel}#${position.seq}`);
+          this.outgoing.send(channel, position.seq, wireJson);
         },
         reject: (error) => {
           this.metrics.backendError('store');
@@ -740,4 +753,17 @@ function missingSeqs(stored: StoredMessage[], after: number, upTo: number): numb
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Fails with an `SssConfigurationError` naming the option unless it is unset or a whole number in [min, max]. */
+function validateNumberOption(
+  options: MongoRedisScalerOptions,
+  option: 'recentInRedis' | 'maxBatchSize' | 'maxConcurrentReads' | 'minInsertInterval',
+  min: number,
+  max: number,
+  expected: string,
+): void {
+  const value = options[option];
+  if (value === undefined || (Number.isInteger(value) && value >= min && value <= max)) return;
+  throw new SssConfigurationError(SssMessages.invalidScalerOption('MongoRedisScaler', option, expected, String(value)));
 }

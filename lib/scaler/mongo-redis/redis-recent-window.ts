@@ -11,8 +11,34 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
+/**
+ * ADD_SCRIPT for each message, each followed by its PUBLISH. KEYS: the windows, one per message;
+ * ARGV: the size, the TTL (ms), then per message its seq, its wire JSON and its Redis channel.
+ */
+const ADD_AND_PUBLISH_SCRIPT = `
+local size = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local at = 3 * i
+  if size > 0 then
+    redis.call('ZADD', key, ARGV[at], ARGV[at + 1])
+    if redis.call('ZCARD', key) > size then redis.call('ZREMRANGEBYRANK', key, 0, -(size + 1)) end
+    redis.call('PEXPIRE', key, ARGV[2])
+  end
+  redis.call('PUBLISH', ARGV[at + 2], ARGV[at + 1])
+end
+return #KEYS`;
+
 interface WindowCommands {
   sssWindowAdd(key: string, seq: number, wireJson: string, size: number, ttlMs: number): Promise<number>;
+  sssWindowAddAndPublish(keyCount: number, ...args: Array<string | number>): Promise<number>;
+}
+
+/** A stored message on its way out: into the window, then published on its Redis channel. */
+export interface OutgoingMessage {
+  channel: string;
+  seq: number;
+  wireJson: string;
+  redisChannel: string;
 }
 
 /**
@@ -42,14 +68,24 @@ export class RedisRecentWindow {
    */
   add(channel: string, seq: number, wireJson: string): Promise<void> {
     if (!this.enabled) return Promise.resolve();
-    const client = this.redis() as RedisClient & Partial<WindowCommands>;
-    if (!client.sssWindowAdd) client.defineCommand('sssWindowAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
-    return (client as RedisClient & WindowCommands)
+    return this.commands()
       .sssWindowAdd(this.keyOf(channel), seq, wireJson, this.size, this.ttlMs)
       .then(
         () => undefined,
         () => undefined,
       );
+  }
+
+  /**
+   * Adds each message (when the window is on) and publishes it, in order, in one script: on a
+   * standalone Redis only (a script's keys must share a Redis Cluster slot). Rejects when Redis
+   * does not run it; a message it did not publish is stored, so subscribers fill it as a gap.
+   */
+  addAndPublish(messages: OutgoingMessage[]): Promise<number> {
+    const args: Array<string | number> = messages.map((message) => this.keyOf(message.channel));
+    args.push(this.size, this.ttlMs);
+    for (const { seq, wireJson, redisChannel } of messages) args.push(seq, wireJson, redisChannel);
+    return this.commands().sssWindowAddAndPublish(messages.length, ...args);
   }
 
   /**
@@ -103,6 +139,20 @@ export class RedisRecentWindow {
       messages.push(message);
     }
     return messages;
+  }
+
+  /**
+   * Defines the window's scripts on the publishing client; called once it is connected, before
+   * any command (an auto-pipelined batch opened before a script was defined lacks the script).
+   */
+  defineCommands(): void {
+    const client = this.redis();
+    client.defineCommand('sssWindowAdd', { numberOfKeys: 1, lua: ADD_SCRIPT });
+    client.defineCommand('sssWindowAddAndPublish', { lua: ADD_AND_PUBLISH_SCRIPT });
+  }
+
+  private commands(): RedisClient & WindowCommands {
+    return this.redis() as RedisClient & WindowCommands;
   }
 
   private keyOf(channel: string): string {

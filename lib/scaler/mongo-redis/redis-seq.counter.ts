@@ -7,6 +7,16 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
 `;
 
+// TAKE_SCRIPT for each key: KEYS[i] takes ARGV[i] seqs. Returns the last of each, or -1 for a
+// missing counter (a false in a Lua array would end it).
+const TAKE_MANY_SCRIPT = `
+local lasts = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then lasts[i] = -1 else lasts[i] = redis.call('INCRBY', key, ARGV[i]) end
+end
+return lasts
+`;
+
 // Moves the counter up to `ARGV[1]` if it is below (never down).
 const RAISE_SCRIPT = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -22,6 +32,7 @@ return 0
 
 interface CounterCommands {
   sssTakeSeqs(key: string, count: number): Promise<number | null>;
+  sssTakeManySeqs(keyCount: number, ...keysThenCounts: Array<string | number>): Promise<number[]>;
   sssRaiseSeq(key: string, atLeast: number): Promise<number>;
   sssReleaseTurn(key: string, id: string): Promise<number>;
 }
@@ -40,8 +51,14 @@ export class RedisSeqCounter {
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
+    /**
+     * One script may touch several channels' counters (a standalone Redis); on a Redis Cluster
+     * each channel's counter lives in its own slot and is asked for alone.
+     */
+    private readonly multiKey: boolean,
   ) {
     redis.defineCommand('sssTakeSeqs', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    redis.defineCommand('sssTakeManySeqs', { lua: TAKE_MANY_SCRIPT });
     redis.defineCommand('sssRaiseSeq', { numberOfKeys: 1, lua: RAISE_SCRIPT });
     redis.defineCommand('sssReleaseTurn', { numberOfKeys: 1, lua: RELEASE_TURN_SCRIPT });
     this.redis = redis as RedisClient & CounterCommands;
@@ -51,6 +68,22 @@ export class RedisSeqCounter {
   async take(channel: string, count: number): Promise<number | undefined> {
     const last = await this.redis.sssTakeSeqs(this.key(channel), count);
     return last === null ? undefined : Number(last);
+  }
+
+  /**
+   * Takes seqs of several channels: `counts[i]` of `channels[i]`. The last of each, undefined for
+   * a counter to seed first. One script for all of them on a standalone Redis.
+   */
+  async takeMany(channels: string[], counts: number[]): Promise<Array<number | undefined>> {
+    if (!this.multiKey || channels.length === 1) {
+      return Promise.all(channels.map((channel, index) => this.take(channel, counts[index])));
+    }
+    const lasts = await this.redis.sssTakeManySeqs(
+      channels.length,
+      ...channels.map((channel) => this.key(channel)),
+      ...counts,
+    );
+    return lasts.map((last) => (Number(last) < 0 ? undefined : Number(last)));
   }
 
   /** The last seq handed out; undefined when the counter must be seeded first. */

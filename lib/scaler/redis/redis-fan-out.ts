@@ -117,7 +117,15 @@ export class RedisFanOut {
    * latency (subscribers read it back), never the message. close() waits for what is in flight.
    */
   publishStored(channel: string, payload: string, what: string): void {
-    const sent = this.send(this.redisChannelOf(channel), payload)
+    this.track(this.send(this.redisChannelOf(channel), payload), what);
+  }
+
+  /**
+   * Keeps track of a publish sent some other way (e.g. by a script): a failure is logged and
+   * counted, and close() waits for it.
+   */
+  track(publish: Promise<unknown>, what: string): void {
+    const sent = publish
       .then(
         () => undefined,
         (error: Error) => {

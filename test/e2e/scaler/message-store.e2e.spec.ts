@@ -57,7 +57,7 @@ describe('MessageStore on a real store', () => {
       storePrefix,
       { maxMessages, maxAgeMs },
       maxBatchSize,
-      new RedisSeqCounter(redis, storePrefix),
+      new RedisSeqCounter(redis, storePrefix, true),
     );
     stores.push(store);
     return store;

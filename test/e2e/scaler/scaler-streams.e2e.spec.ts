@@ -327,6 +327,57 @@ describe('scaler streams on real servers', () => {
     await eventually(() => expect(listener.seqs('bigint')).toEqual([1]));
   });
 
+  it('under load, stores what is published within minInsertInterval in one insert, with one Redis script per step', async () => {
+    const { scaler, listener } = await historyScaler('direct', new Recorder(), { minInsertInterval: 100 });
+    const channels = Array.from({ length: 9 }, (_, index) => `batched-${index}`);
+    for (const channel of channels) await scaler.subscribe(channel);
+    // The first insert is slow, so that the next publish finds the store busy.
+    type Insert = (this: MessageStore, ...args: unknown[]) => Promise<unknown>;
+    const prototype = MessageStore.prototype as unknown as { insert: Insert };
+    const insert = prototype.insert;
+    const inserts: number[] = [];
+    vi.spyOn(prototype, 'insert').mockImplementation(async function (this: MessageStore, ...args: unknown[]) {
+      inserts.push((args[0] as unknown[]).length);
+      if (inserts.length === 1) await sleep(30);
+      return insert.apply(this, args);
+    });
+    const monitor = await redis.monitor();
+    const scripts: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^eval/i.test(args[0]) && args.some((arg) => arg.includes('{batched-'))) scripts.push(args);
+    });
+    // One publish at 0 ms, then one every 10 ms until 80 ms: all but the first within the interval.
+    const published: Array<Promise<{ seq: number }>> = [];
+    for (const [index, channel] of channels.entries()) {
+      if (index > 0) await sleep(10);
+      published.push(scaler.publish(channel, 't', index));
+    }
+    const positions = await Promise.all(published);
+    expect(positions.map((position) => position.seq)).toEqual(channels.map(() => 1));
+    expect(inserts).toEqual([1, 8]);
+    await eventually(() => expect(channels.map((channel) => listener.seqs(channel))).toEqual(channels.map(() => [1])));
+    await eventually(() => expect(scripts).toHaveLength(4));
+    monitor.disconnect();
+    // Per batch: one script takes the seqs of all its channels, one adds all its messages to the
+    // window and publishes them.
+    const counterKeys = (args: string[]) => args.filter((arg) => arg.startsWith(`${prefix}:hseq:`)).length;
+    const windowKeys = (args: string[]) => args.filter((arg) => arg.startsWith(`${prefix}:recent:`)).length;
+    expect(scripts.map((args) => [counterKeys(args), windowKeys(args)])).toEqual([
+      [1, 0],
+      [0, 1],
+      [8, 0],
+      [0, 8],
+    ]);
+  });
+
+  it('never holds a publisher that awaits each publish (the store is idle when it comes)', async () => {
+    const { scaler } = await historyScaler('direct', new Recorder(), { minInsertInterval: 1_000 });
+    const started = performance.now();
+    for (let index = 1; index <= 5; index++) expect((await scaler.publish('awaited', 't', index)).seq).toBe(index);
+    // Held, each would wait for the interval: 4 s.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   describe('with history off (RedisScaler)', () => {
     it('reports messages Redis dropped while it was disconnected as a jump, never silently', async () => {
       const listener = new Recorder();
