@@ -21,17 +21,21 @@ const redisUrl = process.env.REDIS_URL;
 const redisCluster = process.env.REDIS_CLUSTER?.split(',');
 const mongoUrl = process.env.MONGO_URL;
 const historyOff = process.env.HISTORY === 'off';
+/** `minInsertInterval` of ours with history (unset: the scaler's default). */
+const minInsertInterval = process.env.BENCH_MIN_INSERT_INTERVAL
+  ? Number(process.env.BENCH_MIN_INSERT_INTERVAL)
+  : undefined;
 
 @Module({
   imports: [
     SssModule.forRoot({
       scaler: redisCluster
-        ? new MongoRedisScaler({ redisCluster: { nodes: redisCluster }, mongo: mongoUrl! })
+        ? new MongoRedisScaler({ redisCluster: { nodes: redisCluster }, mongo: mongoUrl!, minInsertInterval })
         : !redisUrl
           ? undefined
           : historyOff
             ? new RedisScaler({ redis: redisUrl })
-            : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl! }),
+            : new MongoRedisScaler({ redis: redisUrl, mongo: mongoUrl!, minInsertInterval }),
       limits: { maxSocketsPerAddress: 0, messagesPerSecond: 1_000_000, maxSubscriptionsPerSocket: 1_000 },
     }),
   ],
