@@ -134,7 +134,10 @@ const MAX_CACHED_EPOCHS = 10_000;
  * update costs FerretDB 1.x a scan of the whole collection, even by `_id`.
  *
  * A process has one insert in flight at a time; what is queued meanwhile, of every channel, goes in
- * the next one, which batches writes under load. Everything on the hot path uses the driver directly (no casting).
+ * the next one, which batches writes under load. When writes came while the last insert was in
+ * flight, the next one also waits until `minInsertInterval` after the last one started: one insert,
+ * one counter script and one window-and-publish script then carry everything published in that
+ * time. Everything on the hot path uses the driver directly (no casting).
  */
 export class MessageStore {
   /** Writes waiting for the insert in flight to finish; they go together in the next one. */
