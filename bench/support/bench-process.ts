@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { descriptorHardLimit, descriptorSoftLimit } from './descriptor-limit.js';
 import type { ControlMessage } from './control.js';
 
 export interface BenchProcessOptions {
@@ -58,9 +59,14 @@ export class BenchProcess {
 
   /** Starts `node <script>` under `taskset` and waits for its `ready` message. */
   static async start(name: string, script: string, options: BenchProcessOptions): Promise<BenchProcess> {
-    const args = ['-c', String(options.core), process.execPath, ...(options.nodeArgs ?? []), script];
-    // taskset execs node in place, so the IPC channel (an inherited fd) and the PID are node's.
-    const child = spawn('taskset', args, {
+    const args = ['taskset', '-c', String(options.core), process.execPath, ...(options.nodeArgs ?? []), script];
+    // A soft descriptor limit below the hard one (often 1,024) is raised for the idle scenario's
+    // connections. sh and taskset exec in place, so the IPC channel (an inherited fd) and the PID
+    // are node's.
+    const raised = descriptorSoftLimit() < descriptorHardLimit();
+    const command = raised ? 'sh' : args[0];
+    const commandArgs = raised ? ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', ...args] : args.slice(1);
+    const child = spawn(command, commandArgs, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

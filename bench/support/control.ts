@@ -18,6 +18,8 @@ export type ControlMessage =
 export interface MemoryReport {
   rss: number;
   heapUsed: number;
+  /** The heap V8 holds from the system (used or not): part of the RSS. */
+  heapTotal: number;
   external: number;
 }
 
@@ -59,8 +61,8 @@ async function collectGarbage(): Promise<MemoryReport> {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const { rss, heapUsed, external } = process.memoryUsage();
-  return { rss, heapUsed, external };
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external };
 }
 
 function stopProcess(): void {
