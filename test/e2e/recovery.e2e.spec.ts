@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SssReconnectEvent, SssSubscription } from '../../lib/client/index.js';
 import { SssPublisher } from '../../lib/index.js';
 import { RoomPasswordGuard } from './fixtures/fixture.enhancers.js';
@@ -70,19 +70,29 @@ describe.each([memoryVariant, mongoRedisVariant(), mongoRedisClusterVariant(), c
     });
 
     it('says recovered: false with out_of_retention when too much was missed', async () => {
-      const client = await pool.connect({ reconnect: { initialDelay: 500, maxDelay: 500 } });
-      const room = await client.subscribe('room/far-behind');
-      const seqs = record(room, 'tick');
-      const resubscribed: unknown[] = [];
-      room.onEvent('resubscribed', (event) => resubscribed.push(event));
-      await publisher.publish('room/far-behind', 'tick', 0);
-      await eventually(() => expect(seqs).toEqual([1]));
-      dropConnection(started.app, client.socketId);
-      await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish('room/far-behind', 'tick', i)));
-      await eventually(() => expect(resubscribed).toEqual([{ recovered: false, reason: 'out_of_retention' }]));
-      await publisher.publish('room/far-behind', 'tick', 'next');
-      await eventually(() => expect(seqs).toEqual([1, 252]));
-      expect(room.position.seq).toBe(252);
+      // The first attempt after a drop waits a random time within the spread window. Back within a
+      // few ms, the client would rightly recover what was published so far (which made this test
+      // flaky): its backoff, made while Math.random is pinned, waits the end of the window (about
+      // 2 s), long after the 250 publishes below are stored.
+      const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+      try {
+        const client = await pool.connect({ reconnect: { initialDelay: 2_000, maxDelay: 2_000, spreadWindow: 2_000 } });
+        const room = await client.subscribe('room/far-behind');
+        const seqs = record(room, 'tick');
+        const resubscribed: unknown[] = [];
+        room.onEvent('resubscribed', (event) => resubscribed.push(event));
+        await publisher.publish('room/far-behind', 'tick', 0);
+        await eventually(() => expect(seqs).toEqual([1]));
+        dropConnection(started.app, client.socketId);
+        await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.publish('room/far-behind', 'tick', i)));
+        expect(resubscribed, 'the client came back before the 250 publishes were stored').toEqual([]);
+        await eventually(() => expect(resubscribed).toEqual([{ recovered: false, reason: 'out_of_retention' }]), 5_000);
+        await publisher.publish('room/far-behind', 'tick', 'next');
+        await eventually(() => expect(seqs).toEqual([1, 252]));
+        expect(room.position.seq).toBe(252);
+      } finally {
+        random.mockRestore();
+      }
     });
 
     it('re-runs the subscription guard on re-subscription: a revoked one is refused', async () => {
