@@ -1,5 +1,5 @@
 import type { TargetName } from '../load/wire-protocols.js';
-import { descriptorHardLimit } from './descriptor-limit.js';
+import { descriptorLimit } from './descriptor-limit.js';
 
 export type ScenarioName =
   'ask' | 'client' | 'fan-out' | 'fan-out-saturated' | 'publish' | 'idle-memory' | 'recovery' | 'many-channels';
@@ -106,7 +106,7 @@ export function readBenchConfig(defaultOutDir: string): BenchConfig {
     },
     // As many as the descriptor limit allows (the processes start with their soft limit raised to
     // the hard one; 1,000 left for everything else), at most the 100,000.
-    idle: { connections: numberFrom('BENCH_IDLE_CONNECTIONS', Math.min(100_000, descriptorHardLimit() - 1_000)) },
+    idle: { connections: numberFrom('BENCH_IDLE_CONNECTIONS', Math.min(100_000, descriptorLimit('hard') - 1_000)) },
     recovery: {
       missed: numberFrom('BENCH_RECOVERY_MISSED', 1_000),
       samples: numberFrom('BENCH_RECOVERY_SAMPLES', 5),

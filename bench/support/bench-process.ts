@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { descriptorHardLimit, descriptorSoftLimit } from './descriptor-limit.js';
+import { descriptorLimit } from './descriptor-limit.js';
 import type { ControlMessage } from './control.js';
 
 export interface BenchProcessOptions {
@@ -19,6 +19,8 @@ export interface BenchProcessOptions {
 export class BenchProcess {
   /** Every process started and not yet exited, so that an interrupted run leaves none behind. */
   private static readonly live = new Set<BenchProcess>();
+  /** Whether processes start with their soft descriptor limit raised to the hard one (looked up once). */
+  private static raiseLimit?: boolean;
   private readonly output: string[] = [];
   private readonly exited: Promise<void>;
   private readonly pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
@@ -63,7 +65,8 @@ export class BenchProcess {
     // A soft descriptor limit below the hard one (often 1,024) is raised for the idle scenario's
     // connections. sh and taskset exec in place, so the IPC channel (an inherited fd) and the PID
     // are node's.
-    const raised = descriptorSoftLimit() < descriptorHardLimit();
+    BenchProcess.raiseLimit ??= descriptorLimit('soft') < descriptorLimit('hard');
+    const raised = BenchProcess.raiseLimit;
     const command = raised ? 'sh' : args[0];
     const commandArgs = raised ? ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', ...args] : args.slice(1);
     const child = spawn(command, commandArgs, {
