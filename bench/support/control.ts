@@ -21,6 +21,8 @@ export interface MemoryReport {
   /** The heap V8 holds from the system (used or not): part of the RSS. */
   heapTotal: number;
   external: number;
+  /** Of `external`, what Buffers and ArrayBuffers hold. */
+  arrayBuffers: number;
 }
 
 type Handler = (params: unknown) => unknown;
@@ -61,8 +63,8 @@ async function collectGarbage(): Promise<MemoryReport> {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
-  return { rss, heapUsed, heapTotal, external };
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
 function stopProcess(): void {

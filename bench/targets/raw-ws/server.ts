@@ -7,6 +7,9 @@
  * With MONGO_URL (the publish-cost scenario), a publish is first inserted into MongoDB with the
  * driver's `insertOne` (no order, no seq: the least a stored publish can cost), then relayed.
  *
+ * `BENCH_RAW_HELLO=1` makes it greet each connection with a frame like our `hello` (a diagnostic
+ * of the idle scenario: then both servers write one frame per connection).
+ *
  * Frames have the same shape as ours (`{"t":"ask","id":1,"topic":"echo","data":…}` → `res`), so
  * that both move the same bytes.
  */
@@ -27,6 +30,10 @@ const redisUrl = process.env.REDIS_URL;
 const mongoUrl = process.env.MONGO_URL;
 const stringifyOnce = process.env.BENCH_RAW_RELAY === 'once';
 const REDIS_PREFIX = 'relay:';
+const hello =
+  process.env.BENCH_RAW_HELLO === '1'
+    ? JSON.stringify({ t: 'hello', v: 1, socketId: '8f0e2c4a-1b3d-4e5f-9a8b-7c6d5e4f3a2b', heartbeat: 25_000 })
+    : undefined;
 
 const history = mongoUrl ? new mongoose.mongo.MongoClient(mongoUrl).db().collection('messages') : undefined;
 const publisher = redisUrl ? new Redis(redisUrl, { enableAutoPipelining: true }) : undefined;
@@ -74,6 +81,7 @@ const wss = new WebSocketServer({
 wss.on('connection', (ws) => {
   let channels: Set<string> | undefined;
   ws.on('error', () => ws.terminate());
+  if (hello) ws.send(hello);
   ws.on('message', (raw) => {
     let frame: ClientFrame;
     try {
