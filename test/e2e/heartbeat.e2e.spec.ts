@@ -8,7 +8,7 @@ describe('heartbeat', () => {
   const pool = new ClientPool(() => started.url);
 
   beforeAll(async () => {
-    started = await startFixtureApp({ heartbeatInterval: 150 });
+    started = await startFixtureApp({ heartbeatInterval: 500 });
   });
 
   afterAll(async () => {
@@ -18,8 +18,9 @@ describe('heartbeat', () => {
 
   it('announces the interval in hello and drops a socket that stays silent', async () => {
     const raw = await RawSocket.open(started.url);
-    expect(raw.frames[0]).toMatchObject({ t: 'hello', heartbeat: 150 });
-    const closed = await raw.waitClosed(1_500);
+    expect(raw.frames[0]).toMatchObject({ t: 'hello', heartbeat: 500 });
+    // Silent for 2 × 500 ms, dropped at the server's next check (every 500 ms).
+    const closed = await raw.waitClosed(3_000);
     expect(closed.code).toBe(1006);
   });
 
@@ -27,7 +28,8 @@ describe('heartbeat', () => {
     const client = await pool.connect();
     const drops: unknown[] = [];
     client.on('drop', (event) => drops.push(event));
-    await sleep(900);
+    // 2.5 times the silence limit: only its pings keep it.
+    await sleep(2_500);
     expect(drops).toEqual([]);
     expect(client.status).toBe('open');
     expect(await client.ask('echo', 'alive')).toBe('alive');

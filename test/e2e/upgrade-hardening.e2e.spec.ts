@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StallGuard } from './fixtures/stall.guard.js';
+import { eventually } from './support/clients.js';
 import { RawSocket } from './support/raw-socket.js';
 import { startFixtureApp, type StartedApp } from './support/start-app.js';
 import { upgradeStatus } from './support/upgrade-status.js';
@@ -57,8 +58,10 @@ describe('every upgrade gets an answer', () => {
       limits: { maxSocketsPerAddress: 2, handlerTimeout: 5_000 },
     });
     const url = started.url;
-    const pending = [upgradeStatus(url, { 'x-stall-ms': '500' }), upgradeStatus(url, { 'x-stall-ms': '500' })];
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // (The check the test before left stalling for 60 s may still be counted.)
+    const before = StallGuard.stalling;
+    const pending = [upgradeStatus(url, { 'x-stall-ms': '2000' }), upgradeStatus(url, { 'x-stall-ms': '2000' })];
+    await eventually(() => expect(StallGuard.stalling).toBe(before + 2));
     expect((await upgradeStatus(url)).status).toBe(429);
     expect((await Promise.all(pending)).map((result) => result.status)).toEqual([101, 101]);
   });

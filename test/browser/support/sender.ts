@@ -15,6 +15,8 @@ export async function startSender(baseUrl: string) {
   });
   await client.connect();
   const room = await client.subscribe('rooms/sport');
+  const texts = new Set<string>();
+  room.on<{ text: string }>('message', ({ text }) => texts.add(text));
   let stopped = false;
   let sent = 0;
   const loop = (async () => {
@@ -32,6 +34,9 @@ export async function startSender(baseUrl: string) {
     async stop(): Promise<number> {
       stopped = true;
       await loop;
+      // Its last message, once it has come back (through the store and the fan-out: slow on a loaded
+      // machine), then a little more for a copy a failed-then-retried tell may have published.
+      for (const deadline = Date.now() + 10_000; !texts.has(`m${sent}`) && Date.now() < deadline;) await sleep(20);
       await sleep(300);
       const lastSeq = room.position.seq;
       await client.close();
