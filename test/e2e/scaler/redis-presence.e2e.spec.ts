@@ -17,7 +17,8 @@ describe('Redis presence between scalers', () => {
       onSignal: () => undefined,
       onPresence: (event: PresenceEvent) => events.push(`${event.kind}:${event.userId}`),
     };
-    const scaler = new RedisScaler({ redis: redis.url, presenceTimeout: 600 });
+    // Long enough that a stalled test process (both scalers are in it) cannot make one sweep the other.
+    const scaler = new RedisScaler({ redis: redis.url, presenceTimeout: 3_000 });
     await scaler.connect(listener);
     opened.push(scaler);
     return { scaler, events };
