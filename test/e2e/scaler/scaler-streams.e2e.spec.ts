@@ -351,10 +351,14 @@ describe('scaler streams on real servers', () => {
     });
     const queuedHere = () => queued.mock.calls.filter(([channel]) => String(channel).startsWith('batched-')).length;
     const published = [scaler.publish(channels[0], 't', 0)];
-    await eventually(() => expect(inserts).toEqual([1]));
-    for (let index = 1; index < 5; index++) published.push(scaler.publish(channels[index], 't', index));
-    await eventually(() => expect(queuedHere()).toBe(5));
-    release();
+    try {
+      await eventually(() => expect(inserts).toEqual([1]));
+      for (let index = 1; index < 5; index++) published.push(scaler.publish(channels[index], 't', index));
+      await eventually(() => expect(queuedHere()).toBe(5));
+    } finally {
+      // Even when a check above failed: a held insert would stall the scaler's close.
+      release();
+    }
     // The last four come after the first insert ended, 10 ms apart: within the interval, they go
     // with the four that waited (the next insert starts 1 s after the first one did).
     for (let index = 5; index < channels.length; index++) {
