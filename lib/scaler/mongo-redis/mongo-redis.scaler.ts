@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import mongoose, { type Connection } from 'mongoose';
 import { MessageNotEncodableError } from '../../errors/message-not-encodable.error.js';
-import { SssConfigurationError } from '../../errors/sss-configuration.error.js';
 import { StoreUnavailableError } from '../../errors/store-unavailable.error.js';
 import type { ChannelPosition } from '../../protocol/frames.js';
 import { SssMessages } from '../../sss.messages.js';
@@ -28,7 +27,7 @@ import { OutgoingMessages } from './outgoing-messages.js';
 import { RedisRecentWindow } from './redis-recent-window.js';
 import { RedisSeqCounter } from './redis-seq.counter.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
-import { validateMongoConcerns } from './mongo-concerns.js';
+import { validateMongoRedisOptions } from './mongo-redis-options.validator.js';
 
 /** Seqs read by range at a time after a Redis outage. */
 const READ_ON_BATCH = 1000;
@@ -40,9 +39,8 @@ const AGE_SAFETY_MARGIN_MS = 60_000;
 const HEALTH_TIMEOUT_MS = 1_000;
 /** The longest a channel's recent messages stay in Redis after its last message. */
 const MAX_REDIS_WINDOW_TTL_MS = 600_000;
-/** Default and largest `minInsertInterval` (ms). */
+/** Default `minInsertInterval` (ms). */
 const DEFAULT_INSERT_INTERVAL_MS = 10;
-const MAX_INSERT_INTERVAL_MS = 1_000;
 
 /** A store read of one channel's history that recoveries share. */
 interface HistoryRead {
@@ -104,23 +102,7 @@ export class MongoRedisScaler implements Scaler {
     if ((options as { history?: boolean }).history === false) throw new Error(SssMessages.historyOffMoved);
     if (options.mongo === undefined) throw new Error(SssMessages.mongoRequired);
     validateRedisConnection('MongoRedisScaler', options);
-    validateMongoConcerns(options);
-    validateNumberOption(
-      options,
-      'recentInRedis',
-      0,
-      Infinity,
-      'a whole number of messages, 0 or more (0 turns the Redis window off)',
-    );
-    validateNumberOption(options, 'maxBatchSize', 1, Infinity, 'a whole number of messages, 1 or more');
-    validateNumberOption(options, 'maxConcurrentReads', 1, Infinity, 'a whole number of queries, 1 or more');
-    validateNumberOption(
-      options,
-      'minInsertInterval',
-      0,
-      MAX_INSERT_INTERVAL_MS,
-      `a whole number of ms from 0 to ${MAX_INSERT_INTERVAL_MS}`,
-    );
+    validateMongoRedisOptions(options);
     this.retention = { maxMessages: 1_000, maxAgeMs: 86_400_000, ...options.retention };
     this.gapFillDelay = options.gapFillDelay ?? 1_000;
     this.gapTimeout = options.gapTimeout ?? 1_000;
@@ -753,17 +735,4 @@ function missingSeqs(stored: StoredMessage[], after: number, upTo: number): numb
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Fails with an `SssConfigurationError` naming the option unless it is unset or a whole number in [min, max]. */
-function validateNumberOption(
-  options: MongoRedisScalerOptions,
-  option: 'recentInRedis' | 'maxBatchSize' | 'maxConcurrentReads' | 'minInsertInterval',
-  min: number,
-  max: number,
-  expected: string,
-): void {
-  const value = options[option];
-  if (value === undefined || (Number.isInteger(value) && value >= min && value <= max)) return;
-  throw new SssConfigurationError(SssMessages.invalidScalerOption('MongoRedisScaler', option, expected, String(value)));
 }

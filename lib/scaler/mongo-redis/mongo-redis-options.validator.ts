@@ -3,9 +3,45 @@ import { SssMessages } from '../../sss.messages.js';
 import type { MongoRedisScalerOptions } from './mongo-redis-scaler-options.interface.js';
 
 const READ_CONCERNS = ['majority', 'local'];
+/** The largest `minInsertInterval` (ms). */
+export const MAX_INSERT_INTERVAL_MS = 1_000;
 
-/** Checks `writeConcern` and `readConcern` before anything connects; a mistake names the option. */
-export function validateMongoConcerns(options: MongoRedisScalerOptions): void {
+/**
+ * Checks the options only `MongoRedisScaler` has (the Redis connection is checked by
+ * `validateRedisConnection`) before anything connects; a mistake names the option.
+ */
+export function validateMongoRedisOptions(options: MongoRedisScalerOptions): void {
+  validateConcerns(options);
+  validateWholeNumber(
+    options,
+    'recentInRedis',
+    0,
+    'a whole number of messages, 0 or more (0 turns the Redis window off)',
+  );
+  validateWholeNumber(options, 'maxBatchSize', 1, 'a whole number of messages, 1 or more');
+  validateWholeNumber(options, 'maxConcurrentReads', 1, 'a whole number of queries, 1 or more');
+  validateWholeNumber(
+    options,
+    'minInsertInterval',
+    0,
+    `a whole number of ms from 0 to ${MAX_INSERT_INTERVAL_MS}`,
+    MAX_INSERT_INTERVAL_MS,
+  );
+}
+
+/** Unset, or a whole number in [min, max]. */
+function validateWholeNumber(
+  options: MongoRedisScalerOptions,
+  option: 'recentInRedis' | 'maxBatchSize' | 'maxConcurrentReads' | 'minInsertInterval',
+  min: number,
+  expected: string,
+  max = Infinity,
+): void {
+  const value = options[option];
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) fail(option, expected, value);
+}
+
+function validateConcerns(options: MongoRedisScalerOptions): void {
   const { writeConcern, readConcern } = options;
   if (writeConcern !== undefined) {
     if (typeof writeConcern !== 'object' || writeConcern === null || Array.isArray(writeConcern)) {
