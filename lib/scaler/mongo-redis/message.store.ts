@@ -514,7 +514,7 @@ export class MessageStore {
       this.logger.warn(`${SssMessages.storeFailed} ${errorMessage(error)}`);
       rejectAll(writes, new StoreUnavailableError(SssMessages.storeFailed, error));
     };
-    const ready: Array<{ channel: string; writes: PendingWrite[]; epoch: string }> = [];
+    const ready: Array<{ channel: string; count: number; writes: PendingWrite[]; epoch: string }> = [];
     await Promise.all(
       [...groups].map(async ([channel, writes]) => {
         try {
@@ -523,7 +523,7 @@ export class MessageStore {
             const known = raiseToKnown ? this.knownSeq(channel) : undefined;
             await this.counter.raise(channel, known ?? (await this.lastStoredSeq(channel)));
           }
-          ready.push({ channel, writes, epoch });
+          ready.push({ channel, count: writes.length, writes, epoch });
         } catch (error) {
           fail(writes, error);
         }
@@ -532,21 +532,18 @@ export class MessageStore {
     if (ready.length === 0) return [];
     let lasts: Array<number | undefined>;
     try {
-      lasts = await this.counter.takeMany(
-        ready.map((entry) => entry.channel),
-        ready.map((entry) => entry.writes.length),
-      );
+      lasts = await this.counter.takeMany(ready);
     } catch (error) {
       for (const { writes } of ready) fail(writes, error);
       return [];
     }
     const taken = await Promise.all(
-      ready.map(async ({ channel, writes, epoch }, index) => {
+      ready.map(async ({ channel, count, writes, epoch }, index) => {
         try {
           let last = lasts[index];
           if (last === undefined) {
             await this.seedCounter(channel);
-            last = await this.counter.take(channel, writes.length);
+            last = await this.counter.take(channel, count);
             if (last === undefined) throw new Error(`the seq counter of ${channel} could not be seeded`);
           }
           if (this.takenSeqs.size >= MAX_CACHED_EPOCHS && !this.takenSeqs.has(channel)) {

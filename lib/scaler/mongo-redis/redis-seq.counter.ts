@@ -71,18 +71,20 @@ export class RedisSeqCounter {
   }
 
   /**
-   * Takes seqs of several channels: `counts[i]` of `channels[i]`. The last of each, undefined for
-   * a counter to seed first. One script for all of them on a standalone Redis.
+   * Takes seqs of several channels: `count` of each `channel`. The last of each, undefined for a
+   * counter to seed first. One script for all of them on a standalone Redis.
    */
-  async takeMany(channels: string[], counts: number[]): Promise<Array<number | undefined>> {
-    if (!this.multiKey || channels.length === 1) {
-      return Promise.all(channels.map((channel, index) => this.take(channel, counts[index])));
+  async takeMany(requests: ReadonlyArray<{ channel: string; count: number }>): Promise<Array<number | undefined>> {
+    if (!this.multiKey || requests.length === 1) {
+      return Promise.all(requests.map(({ channel, count }) => this.take(channel, count)));
     }
-    const lasts = await this.redis.sssTakeManySeqs(
-      channels.length,
-      ...channels.map((channel) => this.key(channel)),
-      ...counts,
-    );
+    // The script's keys, then the count of each.
+    const args: Array<string | number> = new Array(2 * requests.length);
+    requests.forEach(({ channel, count }, index) => {
+      args[index] = this.key(channel);
+      args[requests.length + index] = count;
+    });
+    const lasts = await this.redis.sssTakeManySeqs(requests.length, ...args);
     return lasts.map((last) => (Number(last) < 0 ? undefined : Number(last)));
   }
 
