@@ -2,6 +2,7 @@
  * The IPC protocol between the bench runner and the processes it starts (servers and the load
  * generator). Requests carry an id; every request gets exactly one reply with the same id.
  */
+import { writeHeapSnapshot } from 'node:v8';
 
 /** Runner → child. */
 export interface ControlRequest {
@@ -29,10 +30,11 @@ type Handler = (params: unknown) => unknown;
 
 /**
  * Answers the runner's requests in a child process. Every server understands `gc` (collect
- * garbage, then report memory) and `stop` (exit; `--cpu-prof` writes its profile on exit).
+ * garbage, then report memory), `heapSnapshot` (collect, then write one to the path given) and
+ * `stop` (exit; `--cpu-prof` writes its profile on exit).
  */
 export function serveControl(handlers: Record<string, Handler> = {}): void {
-  const all: Record<string, Handler> = { gc: collectGarbage, stop: stopProcess, ...handlers };
+  const all: Record<string, Handler> = { gc: collectGarbage, heapSnapshot, stop: stopProcess, ...handlers };
   process.on('message', (request: ControlRequest) => {
     const handler = all[request.type];
     const reply = (result: unknown, error?: string) => process.send?.({ type: 'reply', id: request.id, result, error });
@@ -65,6 +67,13 @@ async function collectGarbage(): Promise<MemoryReport> {
   }
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   return { rss, heapUsed, heapTotal, external, arrayBuffers };
+}
+
+/** Collects garbage, then writes a heap snapshot to `path` (bench/heap.ts reads it). */
+async function heapSnapshot(path: unknown): Promise<string> {
+  if (typeof path !== 'string') throw new Error('heapSnapshot needs a file path');
+  await collectGarbage();
+  return writeHeapSnapshot(path);
 }
 
 function stopProcess(): void {
