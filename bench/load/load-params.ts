@@ -93,6 +93,11 @@ export interface RecoveryParams {
   origins: string[];
   missed: number;
   samples: number;
+  /**
+   * For `store`: the database the instances use. Each sample then also times one driver read of
+   * the missed range there, after the recovery: what the store alone takes.
+   */
+  mongoUrl?: string;
 }
 
 export interface RecoverySample {
@@ -105,6 +110,8 @@ export interface RecoverySample {
   received: number;
   recovered: boolean;
   inOrder: boolean;
+  /** One driver `find` of the missed range, sorted by seq (`mongoUrl` only). */
+  driverRead?: { ms: number; documents: number };
 }
 
 export interface ClientLibraryParams {

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import mongoose from 'mongoose';
 import { processCpuMicros } from '../support/proc-stat.js';
 import { BenchConnection, sleep } from './bench-connection.js';
 import { channelName } from './fan-out.load.js';
@@ -6,6 +7,8 @@ import type { RecoveryParams, RecoverySample } from './load-params.js';
 import { wireProtocols } from './wire-protocols.js';
 
 const protocol = wireProtocols.sss;
+/** Where ours (the bench's `MongoRedisScaler`, default prefix) stores messages. */
+const MESSAGES_COLLECTION = 'sss_messages';
 
 /**
  * A client follows a channel on the first instance, goes away, misses `missed` messages, and
@@ -19,6 +22,7 @@ export async function runRecovery(params: RecoveryParams): Promise<RecoverySampl
   // Keeps the recovering instance on the channel, so that it has the missed messages in memory.
   const watcher = params.source === 'memory' ? await BenchConnection.open(protocol, secondOrigin) : undefined;
   await watcher?.request((id) => protocol.subscribe(id, name));
+  const store = params.mongoUrl ? await new mongoose.mongo.MongoClient(params.mongoUrl).connect() : undefined;
   const samples: RecoverySample[] = [];
   for (let sample = 0; sample < params.samples; sample++) {
     // Follow the channel until one live message arrived, then leave: that is the position to recover from.
@@ -49,17 +53,37 @@ export async function runRecovery(params: RecoveryParams): Promise<RecoverySampl
     };
     await Promise.race([all, sleep(30_000)]);
     const doneAt = performance.now();
+    const cpuMicros = processCpuMicros(recoveringPid, params.ticksPerSecond) - cpuBefore;
+    await returning.close();
     samples.push({
       connectToAllMs: doneAt - connectAt,
       subscribeToAllMs: doneAt - subscribeAt,
-      cpuMicros: processCpuMicros(recoveringPid, params.ticksPerSecond) - cpuBefore,
+      cpuMicros,
       received,
       recovered: reply.recovered === true,
       inOrder,
+      driverRead: store && (await readRange(store, name, since.seq, since.seq + params.missed)),
     });
-    await returning.close();
   }
   publisher.terminate();
   watcher?.terminate();
+  await store?.close();
   return samples;
+}
+
+/** Times one driver read of `after < seq <= upTo`, as a bare app would read its history. */
+async function readRange(
+  client: mongoose.mongo.MongoClient,
+  channel: string,
+  after: number,
+  upTo: number,
+): Promise<{ ms: number; documents: number }> {
+  const startedAt = performance.now();
+  const documents = await client
+    .db()
+    .collection(MESSAGES_COLLECTION)
+    .find({ c: channel, s: { $gt: after, $lte: upTo } })
+    .sort({ s: 1 })
+    .toArray();
+  return { ms: performance.now() - startedAt, documents: documents.length };
 }

@@ -298,6 +298,7 @@ export async function runRecoveryScenario(
       ticksPerSecond: context.ticksPerSecond,
       missed: config.recovery.missed,
       samples: config.recovery.samples,
+      mongoUrl: source === 'store' ? env.MONGO_URL : undefined,
     };
     const samples = await load.request<RecoverySample[]>('recovery', params);
     // Both sources share the scenario's rows: each metric name says which it is.
@@ -310,9 +311,14 @@ export async function runRecoveryScenario(
         [`${source}SubscribeToAllMs`]: sample.subscribeToAllMs,
         [`${source}CpuPerMessageUs`]: sample.cpuMicros / Math.max(1, sample.received),
         [`${source}ReceivedPercent`]: (100 * sample.received) / config.recovery.missed,
+        ...(sample.driverRead && { storeDriverReadMs: sample.driverRead.ms }),
       },
       details: sample,
-      error: sample.recovered && sample.inOrder ? undefined : 'not recovered in order',
+      error: !(sample.recovered && sample.inOrder)
+        ? 'not recovered in order'
+        : sample.driverRead && sample.driverRead.documents !== config.recovery.missed
+          ? `the driver read ${sample.driverRead.documents} of ${config.recovery.missed} messages`
+          : undefined,
     }));
   });
 }

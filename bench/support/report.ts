@@ -123,6 +123,11 @@ const ROWS: TableRow[] = [
   { scenario: 'recovery', metric: 'storeSubscribeToAllMs', label: 'from the store: `sub` → all missed (ms)' },
   { scenario: 'recovery', metric: 'storeCpuPerMessageUs', label: 'from the store: server CPU per message (µs)' },
   {
+    scenario: 'recovery',
+    metric: 'storeDriverReadMs',
+    label: 'from the store: one driver read of the same range (ms)',
+  },
+  {
     scenario: 'many-channels',
     metric: 'cpuPerDeliveryUs',
     label: 'server CPU per delivery, both instances (µs)',
