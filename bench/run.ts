@@ -157,7 +157,8 @@ async function main(): Promise<void> {
     `Run of ${startedAt.toISOString()} (${minutes} min), ${machine.cores}× ${machine.cpu}, Node ${machine.node}. ` +
     `Medians of ${config.repeats} alternating runs (ask: ${config.ask.repeats}; many channels: ` +
     `${config.manyChannels.repeats}; recovery: ` +
-    `${config.recovery.samples} samples); ratios against raw \`ws\` in the same run.`;
+    `${config.recovery.samples} samples); ratios against raw \`ws\` in the same run` +
+    (config.rawHistory ? ', which stores every publish (`BENCH_RAW_HISTORY=1`).' : '.');
   mkdirSync(config.outDir, { recursive: true });
   // Formatted like the rest of the tree, so that `prettier --check .` passes with results present.
   // Paths relative to the project: the results say nothing about where it was checked out.

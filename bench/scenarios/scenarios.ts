@@ -155,7 +155,9 @@ function clusterEnv(context: ScenarioContext, target: TargetName): NodeJS.Proces
     env.REDIS_CLUSTER = context.services.redisCluster.nodeList.map((node) => `${node.host}:${node.port}`).join(',');
   }
   if (target === 'sss-history-off') env.HISTORY = 'off';
-  else if (isOurs(target)) env.MONGO_URL = context.services.newMongoUrl();
+  else if (isOurs(target) || (target === 'raw-ws' && context.config.rawHistory)) {
+    env.MONGO_URL = context.services.newMongoUrl();
+  }
   return env;
 }
 

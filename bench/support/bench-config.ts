@@ -51,6 +51,11 @@ export interface BenchConfig {
   outDir: string;
   /** The compiled bench of another tree (its `.tmp/bench`), run as target `sss-baseline`. */
   baselineDir?: string;
+  /**
+   * Raw `ws` stores each publish with the driver's `insertOne` before relaying it in the fan-out
+   * and many-channels scenarios too (`BENCH_RAW_HISTORY=1`), as it always does in `publish`.
+   */
+  rawHistory: boolean;
 }
 
 function numberFrom(name: string, fallback: number): number {
@@ -124,5 +129,6 @@ export function readBenchConfig(defaultOutDir: string): BenchConfig {
     cpuProfileDir: process.env.BENCH_CPU_PROFILE || undefined,
     outDir: process.env.BENCH_OUT || defaultOutDir,
     baselineDir: process.env.BENCH_BASELINE || undefined,
+    rawHistory: process.env.BENCH_RAW_HISTORY === '1',
   };
 }

@@ -4,8 +4,9 @@
  * subscribers and forwards every message to them, JSON-stringifying the frame once per subscriber
  * as naive code does (`BENCH_RAW_RELAY=once` builds it once per message instead).
  *
- * With MONGO_URL (the publish-cost scenario), a publish is first inserted into MongoDB with the
- * driver's `insertOne` (no order, no seq: the least a stored publish can cost), then relayed.
+ * With MONGO_URL (the publish-cost scenario; fan-out too with `BENCH_RAW_HISTORY=1`), a publish is
+ * first inserted into MongoDB with the driver's `insertOne` (no order, no seq: the least a stored
+ * publish can cost), then relayed.
  *
  * `BENCH_RAW_HELLO=1` makes it greet each connection with a frame like our `hello` (a diagnostic
  * of the idle scenario: then both servers write one frame per connection).
