@@ -1,5 +1,8 @@
 import type { TargetName } from './wire-protocols.js';
 
+/** Where ours (the bench's `MongoRedisScaler`, default prefix) stores messages. */
+export const OUR_MESSAGES_COLLECTION = 'sss_messages';
+
 /** The measured window on the monotonic clock, in µs (the clock of `--cpu-prof` timestamps). */
 export interface MeasuredWindow {
   fromUs: number;

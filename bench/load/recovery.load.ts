@@ -3,12 +3,10 @@ import mongoose from 'mongoose';
 import { processCpuMicros } from '../support/proc-stat.js';
 import { BenchConnection, sleep } from './bench-connection.js';
 import { channelName } from './fan-out.load.js';
-import type { RecoveryParams, RecoverySample } from './load-params.js';
+import { OUR_MESSAGES_COLLECTION, type RecoveryParams, type RecoverySample } from './load-params.js';
 import { wireProtocols } from './wire-protocols.js';
 
 const protocol = wireProtocols.sss;
-/** Where ours (the bench's `MongoRedisScaler`, default prefix) stores messages. */
-const MESSAGES_COLLECTION = 'sss_messages';
 
 /**
  * A client follows a channel on the first instance, goes away, misses `missed` messages, and
@@ -81,7 +79,7 @@ async function readRange(
   const startedAt = performance.now();
   const documents = await client
     .db()
-    .collection(MESSAGES_COLLECTION)
+    .collection(OUR_MESSAGES_COLLECTION)
     .find({ c: channel, s: { $gt: after, $lte: upTo } })
     .sort({ s: 1 })
     .toArray();

@@ -3,15 +3,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
-import type {
-  AskResult,
-  ClientLibraryResult,
-  PublishCostResult,
-  FanOutParams,
-  FanOutResult,
-  MeasuredWindow,
-  RecoveryParams,
-  RecoverySample,
+import {
+  OUR_MESSAGES_COLLECTION,
+  type AskResult,
+  type ClientLibraryResult,
+  type PublishCostResult,
+  type FanOutParams,
+  type FanOutResult,
+  type MeasuredWindow,
+  type RecoveryParams,
+  type RecoverySample,
 } from '../load/load-params.js';
 import { isOurs, type TargetName } from '../load/wire-protocols.js';
 import type { BenchConfig, ScenarioName } from '../support/bench-config.js';
@@ -373,7 +374,7 @@ async function fillHistory(mongoUrl: string, target: TargetName, count: number):
   if (count === 0) return;
   const client = await new mongoose.mongo.MongoClient(mongoUrl).connect();
   try {
-    const collection = client.db().collection(isOurs(target) ? 'sss_messages' : 'messages');
+    const collection = client.db().collection(isOurs(target) ? OUR_MESSAGES_COLLECTION : 'messages');
     const at = new Date();
     const json = '{"text":"a chat line of a modest size","n":1}';
     for (let first = 0; first < count; first += 1_000) {
