@@ -72,8 +72,19 @@ function growth(before: HeapCensus, after: HeapCensus, connections: number): Hea
   return grown;
 }
 
+/** Has the server write a snapshot into `directory`, counts it, and deletes the file (they are large). */
+async function snapshotCensus(server: BenchProcess, directory: string, name: string): Promise<HeapCensus> {
+  const path = await server.request<string>('heapSnapshot', join(directory, `${name}.heapsnapshot`));
+  try {
+    return census(path);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
 async function measure({ label, target, env }: HeapTarget, directory: string): Promise<HeapCensus> {
   const script = fileURLToPath(new URL(`./targets/${target}/server.js`, import.meta.url));
+  const name = label.replace(/\W+/g, '-');
   const server = await BenchProcess.start(label, script, { core: 0, nodeArgs: ['--expose-gc'], env });
   const origin = `ws://127.0.0.1:${server.port}`;
   const open = async (count: number, into: BenchConnection[]) =>
@@ -86,13 +97,11 @@ async function measure({ label, target, env }: HeapTarget, directory: string): P
     await open(200, connections);
     for (const connection of connections.splice(0)) connection.terminate();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const before = census(
-      await server.request<string>('heapSnapshot', join(directory, `${target}-before.heapsnapshot`)),
-    );
+    const before = await snapshotCensus(server, directory, `${name}-before`);
     await open(CONNECTIONS, connections);
     // Let every greeting reach its client and every write complete.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const after = census(await server.request<string>('heapSnapshot', join(directory, `${target}-after.heapsnapshot`)));
+    const after = await snapshotCensus(server, directory, `${name}-after`);
     return growth(before, after, CONNECTIONS);
   } finally {
     for (const connection of connections) connection.terminate();
